@@ -1,0 +1,65 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One setting for every target: Swift 6 language mode, explicit existentials.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+// Hot loops are written with portable SIMD types; without a CPU target Swift emits SSE2 code that runs
+// several times slower. Haswell (AVX2, FMA, F16C) is the x86-64 baseline of every machine Phoenix is
+// built for; other architectures get their compiler's default.
+#if arch(x86_64)
+let kernelSettings = strict + [.unsafeFlags(["-target-cpu", "haswell", "-Ounchecked"])]
+#else
+let kernelSettings = strict + [.unsafeFlags(["-Ounchecked"])]
+#endif
+
+let package = Package(
+    name: "Phoenix",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "phoenix", targets: ["phoenix"]),
+        .library(name: "PhoenixQuant", targets: ["PhoenixQuant"]),
+        .library(name: "PhoenixGGUF", targets: ["PhoenixGGUF"]),
+        .library(name: "PhoenixTokenizer", targets: ["PhoenixTokenizer"]),
+        .library(name: "PhoenixPlanner", targets: ["PhoenixPlanner"]),
+        .library(name: "PhoenixModels", targets: ["PhoenixModels"]),
+        .library(name: "PhoenixEngine", targets: ["PhoenixEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Tensor formats as GGUF numbers them: block layouts, reference (de)quantizers.
+        .target(name: "PhoenixQuant", swiftSettings: strict),
+        // The GGUF container: memory-mapped reader, writer, metadata, tensor infos.
+        .target(name: "PhoenixGGUF", dependencies: ["PhoenixQuant"], swiftSettings: strict),
+        // Every hot loop (matmul, norms, RoPE, attention) and the thread pool; scalar twins in Reference/.
+        .target(name: "PhoenixKernels", dependencies: ["PhoenixQuant"], swiftSettings: kernelSettings),
+        // Architectures (one file each), shared layers, KV cache, the registry.
+        .target(name: "PhoenixModels", dependencies: ["PhoenixGGUF", "PhoenixKernels"], swiftSettings: kernelSettings),
+        // Loading, sampling, generation and perplexity: the Swift API other packages use.
+        .target(name: "PhoenixEngine", dependencies: ["PhoenixModels", "PhoenixTokenizer"], swiftSettings: strict),
+        // Text to token ids and back: SentencePiece-style and byte-level BPE, from GGUF metadata.
+        .target(name: "PhoenixTokenizer", dependencies: ["PhoenixGGUF"], swiftSettings: strict),
+        // Hardware catalogue, cost models, pipeline schedules, parallelism search; imports no other Phoenix module.
+        .target(name: "PhoenixPlanner", resources: [.copy("Resources")], swiftSettings: strict),
+        .executableTarget(
+            name: "phoenix",
+            dependencies: [
+                "PhoenixQuant", "PhoenixGGUF", "PhoenixPlanner", "PhoenixTokenizer", "PhoenixModels", "PhoenixEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .target(name: "PhoenixTestSupport", path: "Tests/Support", swiftSettings: strict),
+        .testTarget(name: "PhoenixQuantTests", dependencies: ["PhoenixQuant", "PhoenixTestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "PhoenixPlannerTests", dependencies: ["PhoenixPlanner"], swiftSettings: strict),
+        .testTarget(name: "PhoenixGGUFTests", dependencies: ["PhoenixGGUF", "PhoenixTestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "PhoenixTokenizerTests", dependencies: ["PhoenixTokenizer", "PhoenixGGUF", "PhoenixTestSupport"],
+                    swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,140 @@
+import Foundation
+import PhoenixKernels
+import PhoenixModels
+import PhoenixTokenizer
+import Synchronization
+
+/// Where one generation at a time runs: the thread pool, the KV cache and the activation buffers of a
+/// loaded model. Make one per concurrent generation; a second `generate` while one runs throws `busy`.
+public final class GenerationContext: @unchecked Sendable {
+    public let model: LoadedModel
+    public let pool: ThreadPool
+    /// The most positions a generation may use (prompt and output together).
+    public let contextLimit: Int
+
+    private let scratch = Scratch()
+    private let hidden = FloatBuffer(capacity: 0)
+    private let logits: FloatBuffer
+    private let running = Atomic<Bool>(false)
+    /// Prompts are run in chunks of this many tokens, which bounds activation memory.
+    static let prefillChunk = 512
+
+    /// `threads`: 0 or less means every available core. `contextLimit`: nil means the model's trained context.
+    public init(model: LoadedModel, threads: Int = 0, contextLimit: Int? = nil) {
+        self.model = model
+        pool = ThreadPool(threadCount: threads > 0 ? threads : ThreadPool.availableCores)
+        self.contextLimit = max(1, contextLimit ?? model.network.shape.contextLength)
+        logits = FloatBuffer(capacity: model.network.shape.vocabularySize)
+    }
+
+    /// Text in, events out. The work runs on its own thread; when the consumer stops listening, the
+    /// generation is cancelled at the next token.
+    public func generate(_ prompt: String, options: GenerateOptions = GenerateOptions())
+        -> AsyncThrowingStream<GenerationEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<GenerationEvent, any Error>.makeStream()
+        let cancelled = CancellationFlag()
+        continuation.onTermination = { _ in cancelled.set() }
+        let thread = Thread { [self] in
+            do {
+                let ids = try encode(prompt, options: options)
+                _ = try run(promptIDs: ids, options: options, isCancelled: cancelled.isSet) { continuation.yield($0) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        return stream
+    }
+
+    /// The prompt's token ids, with BOS as `options` or the model's metadata say.
+    public func encode(_ prompt: String, options: GenerateOptions) throws -> [Int] {
+        let tokenizer = model.tokenizer
+        var ids = tokenizer.encode(prompt, addSpecial: false, parseSpecial: options.parseSpecialTokens)
+        if options.addBOS ?? tokenizer.addBOS, let bos = tokenizer.bosID { ids.insert(bos, at: 0) }
+        return ids
+    }
+
+    /// Generates synchronously on the calling thread, reporting every event to `emit`.
+    public func run(promptIDs: [Int], options: GenerateOptions, isCancelled: () -> Bool = { false },
+                    emit: (GenerationEvent) -> Void) throws -> GenerationResult {
+        try options.validate()
+        guard !promptIDs.isEmpty else { throw EngineError.emptyPrompt }
+        guard promptIDs.count < contextLimit else {
+            throw EngineError.promptTooLong(tokens: promptIDs.count, context: contextLimit)
+        }
+        guard running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            throw EngineError.busy
+        }
+        defer { running.store(false, ordering: .releasing) }
+
+        let network = model.network
+        let cache = KVCache(shape: network.shape, capacity: min(contextLimit, promptIDs.count + options.maxTokens))
+        var sampler = Sampler(options.sampling)
+        var text = StopStringFilter(stops: options.stopStrings)
+        var decoder = model.tokenizer.streamingDecoder()
+        var timings = GenerationTimings(promptTokens: promptIDs.count)
+        var history = promptIDs
+        var generated: [Int] = []
+        var reason = FinishReason.length
+
+        let prefillStart = DispatchTime.now()
+        var chunkStart = 0
+        while chunkStart < promptIDs.count {
+            let chunk = promptIDs[chunkStart..<min(promptIDs.count, chunkStart + Self.prefillChunk)]
+            let last = chunk.endIndex == promptIDs.count
+            try network.forward(chunk, cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: last ? 1 : 0)
+            chunkStart = chunk.endIndex
+        }
+        timings.prefillSeconds = Self.seconds(since: prefillStart)
+
+        var firstTokenTime: DispatchTime?
+        while true {
+            network.logits(hidden.pointer, rows: 1, pool: pool, into: logits.pointer)
+            let token = sampler.sample(UnsafeMutableBufferPointer(start: logits.pointer, count: network.shape.vocabularySize),
+                                       history: history)
+            generated.append(token)
+            history.append(token)
+            timings.generatedTokens = generated.count
+            if firstTokenTime == nil { firstTokenTime = DispatchTime.now() }
+            if model.endOfGenerationIDs.contains(token) {
+                reason = .endOfGeneration
+                emit(.token(id: token, text: text.push(decoder.finish())))
+                break
+            }
+            let piece = try decoder.append(token)
+            let visible = text.push(piece)
+            if text.stopped {
+                reason = .stopString
+                emit(.token(id: token, text: visible))
+                break
+            }
+            emit(.token(id: token, text: visible))
+            if generated.count >= options.maxTokens { reason = .length; break }
+            if cache.count >= cache.capacity { reason = .contextFull; break }
+            if isCancelled() { reason = .cancelled; break }
+            try network.forward(history[(history.count - 1)...], cache: cache, scratch: scratch, pool: pool,
+                                hidden: hidden, outputRows: 1)
+        }
+        timings.decodeSeconds = firstTokenTime.map(Self.seconds(since:)) ?? 0
+        if reason != .endOfGeneration && reason != .stopString {
+            let rest = text.push(decoder.finish()) + text.flush()
+            if !rest.isEmpty { emit(.text(rest)) }
+        }
+        emit(.finished(reason, timings))
+        return GenerationResult(promptIDs: promptIDs, tokens: generated, text: text.emitted, finishReason: reason,
+                                timings: timings)
+    }
+
+    static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// A flag set from any thread (a stream's termination handler) and read by the generating thread.
+final class CancellationFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    func isSet() -> Bool { value.load(ordering: .acquiring) }
+}

@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Read-only bytes that outlive every view into them: a memory-mapped file, or a private copy.
+/// Immutable after creation, so it may be shared across threads.
+final class ByteStorage: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    private let release: @Sendable (UnsafeRawBufferPointer) -> Void
+
+    private init(bytes: UnsafeRawBufferPointer, release: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) {
+        self.bytes = bytes
+        self.release = release
+    }
+
+    deinit { release(bytes) }
+
+    /// Maps the whole file read-only. Pages come in on first touch, so opening is O(1) in the file size
+    /// and tensor data is never copied.
+    static func map(path: String) throws -> ByteStorage {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw GGUFError.cannotOpen(path: path, reason: "not a regular file")
+        }
+        let size = Int(info.st_size)
+        if size == 0 { return copy([]) }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
+            throw GGUFError.cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        return ByteStorage(bytes: UnsafeRawBufferPointer(start: address, count: size)) { bytes in
+            _ = munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+        }
+    }
+
+    /// A private copy of `source`, for files built in memory (tests, the writer's round trips).
+    static func copy(_ source: [UInt8]) -> ByteStorage {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
+        source.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        return ByteStorage(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<source.count])) { bytes in
+            UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate()
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import PhoenixKernels
+import PhoenixQuant
+
+/// The layers every architecture file builds from, so `diff Llama.swift Gemma3.swift` shows only the
+/// real differences. Each works on `tokens` rows at once and splits its work over the pool's threads.
+struct Blocks {
+    let pool: ThreadPool
+    let tokens: Int
+
+    /// x[t] = embedding row of token t, times `scale`.  x: [T, embeddingDim]
+    func embed(_ ids: ArraySlice<Int>, _ table: WeightMatrix, scale: Float, into x: FloatBuffer) {
+        let width = table.columns
+        pool.parallelFor(tokens) { rows in
+            for t in rows {
+                let row = x.pointer + t * width
+                table.dequantizeRow(ids[ids.startIndex + t], into: row)
+                if scale != 1 { for i in 0..<width { row[i] *= scale } }
+            }
+        }
+    }
+
+    /// out[t] = rmsNorm(x[t]) · weight, for rows of `width`.
+    func rmsNorm(_ x: FloatBuffer, _ weight: [Float], eps: Float, width: Int, into out: FloatBuffer) {
+        weight.withUnsafeBufferPointer { w in
+            for t in 0..<tokens {
+                Kernels.rmsNorm(x.pointer + t * width, weight: w.baseAddress!, eps: eps, count: width,
+                                into: out.pointer + t * width)
+            }
+        }
+    }
+
+    /// RMSNorm of every head of every token, in place (the Q/K norms of Gemma 3 and Qwen 3).
+    func headNorm(_ x: FloatBuffer, _ weight: [Float], eps: Float, heads: Int, headDim: Int) {
+        weight.withUnsafeBufferPointer { w in
+            for row in 0..<tokens * heads {
+                let p = x.pointer + row * headDim
+                Kernels.rmsNorm(p, weight: w.baseAddress!, eps: eps, count: headDim, into: p)
+            }
+        }
+    }
+
+    /// out = x Wᵀ (+ bias).  x: [T, W.columns], out: [T, W.rows]
+    func linear(_ x: FloatBuffer, _ w: WeightMatrix, bias: [Float]? = nil, into out: FloatBuffer) {
+        Kernels.matmul(w, x.pointer, tokens: tokens, into: out.pointer, pool: pool)
+        if let bias {
+            for t in 0..<tokens { for r in 0..<w.rows { out.pointer[t * w.rows + r] += bias[r] } }
+        }
+    }
+
+    /// Rotates every head of every token by its position (start + t).
+    func rope(_ x: FloatBuffer, heads: Int, headDim: Int, start: Int, _ frequencies: RopeFrequencies) {
+        for t in 0..<tokens {
+            Kernels.rope(x.pointer + t * heads * headDim, heads: heads, headDim: headDim, position: start + t, frequencies)
+        }
+    }
+
+    /// Writes this step's keys and values into the cache at positions start..<start+T.
+    func store(_ k: FloatBuffer, _ v: FloatBuffer, cache: KVCache, layer: Int, start: Int) {
+        let width = cache.rowWidth
+        (cache.keys[layer].pointer + start * width).update(from: k.pointer, count: tokens * width)
+        (cache.values[layer].pointer + start * width).update(from: v.pointer, count: tokens * width)
+    }
+
+    /// Causal attention of T queries (positions start..<start+T) over the cache. A `window` limits each
+    /// query to the last `window` positions (sliding-window layers).
+    /// q: [T, headCount, headDim] → out: [T, headCount, headDim]
+    func attention(_ q: FloatBuffer, cache: KVCache, layer: Int, start: Int, shape: DecoderShape,
+                   window: Int?, scale: Float, scratch: Scratch, into out: FloatBuffer) {
+        let (heads, headDim) = (shape.headCount, shape.headDim)
+        let groupSize = heads / shape.kvHeadCount
+        let keys = cache.keys[layer].pointer, values = cache.values[layer].pointer
+        let context = cache.capacity
+        let tasks = tokens * heads
+        pool.run { thread in
+            let lower = tasks * thread / pool.threadCount, upper = tasks * (thread + 1) / pool.threadCount
+            let scores = scratch.scores.pointer + thread * context
+            for task in lower..<upper {
+                let (t, head) = task.quotientAndRemainder(dividingBy: heads)
+                let position = start + t
+                let first = window.map { max(0, position - $0 + 1) } ?? 0
+                let kvHead = head / groupSize
+                Kernels.attend(query: q.pointer + task * headDim,
+                               keyBase: keys + kvHead * headDim, valueBase: values + kvHead * headDim,
+                               positionStride: cache.rowWidth, keys: first..<position + 1, headDim: headDim,
+                               scale: scale, scores: scores, into: out.pointer + task * headDim)
+            }
+        }
+    }
+
+    enum Activation { case geluTanh, silu }
+
+    /// out = down(act(gate(h)) · up(h)).  h: [T, embeddingDim] → out: [T, embeddingDim]
+    func gatedFFN(_ h: FloatBuffer, gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, _ activation: Activation,
+                  scratch: Scratch, into out: FloatBuffer) {
+        linear(h, gate, into: scratch.gate)
+        linear(h, up, into: scratch.up)
+        let count = tokens * gate.rows
+        pool.parallelFor(count, grain: 256) { range in
+            let g = scratch.gate.pointer + range.lowerBound, u = scratch.up.pointer + range.lowerBound
+            switch activation {
+            case .geluTanh: Kernels.geluGate(g, up: u, count: range.count)
+            case .silu: Kernels.siluGate(g, up: u, count: range.count)
+            }
+        }
+        linear(scratch.gate, down, into: out)
+    }
+
+    /// x += y, for T rows of `width`.
+    func add(_ y: FloatBuffer, to x: FloatBuffer, width: Int) {
+        Kernels.addScaled(y.pointer, scale: 1, into: x.pointer, count: tokens * width)
+    }
+}

@@ -1,0 +1,70 @@
+/// Owned float memory for activations: allocated once, reused for every step, freed with the owner.
+public final class FloatBuffer: @unchecked Sendable {
+    public private(set) var pointer: UnsafeMutablePointer<Float>
+    public private(set) var capacity: Int
+
+    public init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+        pointer = .allocate(capacity: self.capacity)
+        pointer.initialize(repeating: 0, count: self.capacity)
+    }
+
+    deinit { pointer.deallocate() }
+
+    /// Makes room for `count` floats; the old contents are not kept.
+    public func reserve(_ count: Int) {
+        guard count > capacity else { return }
+        pointer.deallocate()
+        capacity = count
+        pointer = .allocate(capacity: count)
+        pointer.initialize(repeating: 0, count: count)
+    }
+
+    public subscript(i: Int) -> Float {
+        get { pointer[i] }
+        set { pointer[i] = newValue }
+    }
+}
+
+/// Activations of one forward pass over `T` tokens, sized on first use and reused afterwards.
+/// Shapes are row-major, one row per token.
+public final class Scratch: @unchecked Sendable {
+    let x = FloatBuffer(capacity: 0)        // [T, embeddingDim] residual stream
+    let h = FloatBuffer(capacity: 0)        // [T, embeddingDim] normed
+    let q = FloatBuffer(capacity: 0)        // [T, headCount * headDim]
+    let k = FloatBuffer(capacity: 0)        // [T, kvHeadCount * headDim]
+    let v = FloatBuffer(capacity: 0)        // [T, kvHeadCount * headDim]
+    let attention = FloatBuffer(capacity: 0) // [T, headCount * headDim]
+    let out = FloatBuffer(capacity: 0)      // [T, embeddingDim]
+    let gate = FloatBuffer(capacity: 0)     // [T, ffnDim]
+    let up = FloatBuffer(capacity: 0)       // [T, ffnDim]
+    let scores = FloatBuffer(capacity: 0)   // [threads, context] attention weights
+
+    public init() {}
+
+    func reserve(tokens: Int, _ shape: DecoderShape, context: Int, threads: Int) {
+        x.reserve(tokens * shape.embeddingDim)
+        h.reserve(tokens * shape.embeddingDim)
+        out.reserve(tokens * shape.embeddingDim)
+        q.reserve(tokens * shape.headCount * shape.headDim)
+        attention.reserve(tokens * shape.headCount * shape.headDim)
+        k.reserve(tokens * shape.kvHeadCount * shape.headDim)
+        v.reserve(tokens * shape.kvHeadCount * shape.headDim)
+        gate.reserve(tokens * shape.ffnDim)
+        up.reserve(tokens * shape.ffnDim)
+        scores.reserve(threads * context)
+    }
+}
+
+/// The sizes every decoder-only transformer shares, as the forward pass needs them.
+public struct DecoderShape: Sendable, Equatable {
+    public var vocabularySize: Int
+    public var embeddingDim: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var headDim: Int
+    public var ffnDim: Int
+    /// The context the model was trained for (`<arch>.context_length`).
+    public var contextLength: Int
+}

@@ -1,0 +1,150 @@
+// The Llama family: Llama 2/3 and Mistral (`llama`), Qwen 2 / 2.5 (`qwen2`: Q/K/V biases) and Qwen 3
+// (`qwen3`: Q/K norms). RMSNorm, SwiGLU, grouped-query attention, RoPE (with linear scaling and Llama 3's
+// per-frequency factors), output tied to the embedding when the file has no `output.weight`.
+// Ported from llama.cpp src/models/{llama,qwen2,qwen3}.cpp (llama-cpp-python 0.3.36 sdist) and checked
+// against Hugging Face transformers on tiny random models.
+import PhoenixGGUF
+import PhoenixKernels
+
+// MARK: - Config
+
+public struct LlamaConfig: Sendable {
+    public enum Variant: String, Sendable { case llama, qwen2, qwen3 }
+
+    public var variant: Variant
+    public var shape: DecoderShape
+    public var normEps: Float = 1e-5
+    public var rope: RopeFrequencies
+    public var attentionScale: Float
+
+    init(_ meta: GGUFMetadata, variant: Variant, vocabularySize: Int, ropeFactors: [Float]?) throws {
+        let arch = variant.rawValue
+        self.variant = variant
+        let embeddingDim = try meta.int("\(arch).embedding_length")
+        let headCount = try meta.int("\(arch).attention.head_count")
+        if case .array? = meta["\(arch).attention.head_count_kv"] {
+            throw ModelError.unsupported("per-layer head counts (\(arch).attention.head_count_kv is an array)")
+        }
+        let headDim = try meta.int("\(arch).attention.key_length", default: embeddingDim / max(headCount, 1))
+        shape = DecoderShape(
+            vocabularySize: vocabularySize, embeddingDim: embeddingDim,
+            layerCount: try meta.int("\(arch).block_count"), headCount: headCount,
+            kvHeadCount: try meta.int("\(arch).attention.head_count_kv", default: headCount), headDim: headDim,
+            ffnDim: try meta.int("\(arch).feed_forward_length"),
+            contextLength: try meta.int("\(arch).context_length", default: 4096))
+        try shape.validate(arch)
+        normEps = try meta.float("\(arch).attention.layer_norm_rms_epsilon", default: normEps)
+
+        let scaling = try meta.string("\(arch).rope.scaling.type", default: "none")
+        guard scaling == "none" || scaling == "linear" else {
+            throw ModelError.unsupported("RoPE scaling '\(scaling)' (Phoenix supports none and linear)")
+        }
+        let factor = scaling == "linear" ? Double(try meta.float("\(arch).rope.scaling.factor", default: 1)) : 1
+        let ropeDim = try meta.int("\(arch).rope.dimension_count", default: headDim)
+        if let ropeFactors, ropeFactors.count != ropeDim / 2 {
+            throw ModelError.wrongShape(tensor: "rope_freqs.weight", expected: [ropeDim / 2], found: [ropeFactors.count])
+        }
+        // Llama files hold Q/K permuted for adjacent-pair rotation; Qwen files keep the NeoX layout.
+        rope = RopeFrequencies(style: variant == .llama ? .interleaved : .halves, ropeDim: ropeDim,
+                               base: Double(try meta.float("\(arch).rope.freq_base", default: 10_000)),
+                               linearScale: factor, factors: ropeFactors)
+        attentionScale = 1 / Float(headDim).squareRoot()
+    }
+}
+
+// MARK: - Weights (GGUF names: blk.N.attn_q → attnQ)
+
+struct LlamaLayer: Sendable {
+    var attnNorm, ffnNorm: [Float]
+    var attnQNorm, attnKNorm: [Float]?                 // qwen3
+    var attnQBias, attnKBias, attnVBias: [Float]?      // qwen2
+    var attnQ, attnK, attnV, attnOutput, ffnGate, ffnUp, ffnDown: WeightMatrix
+
+    init(_ w: TensorLoader, _ i: Int, _ s: DecoderShape, _ variant: LlamaConfig.Variant) throws {
+        let (d, qDim, kvDim) = (s.embeddingDim, s.headCount * s.headDim, s.kvHeadCount * s.headDim)
+        attnNorm = try w.vector("blk.\(i).attn_norm.weight", count: d)
+        attnQ = try w.matrix("blk.\(i).attn_q.weight", rows: qDim, columns: d)
+        attnK = try w.matrix("blk.\(i).attn_k.weight", rows: kvDim, columns: d)
+        attnV = try w.matrix("blk.\(i).attn_v.weight", rows: kvDim, columns: d)
+        if variant == .qwen3 {
+            attnQNorm = try w.vector("blk.\(i).attn_q_norm.weight", count: s.headDim)
+            attnKNorm = try w.vector("blk.\(i).attn_k_norm.weight", count: s.headDim)
+        }
+        attnQBias = try w.optionalVector("blk.\(i).attn_q.bias", count: qDim)
+        attnKBias = try w.optionalVector("blk.\(i).attn_k.bias", count: kvDim)
+        attnVBias = try w.optionalVector("blk.\(i).attn_v.bias", count: kvDim)
+        attnOutput = try w.matrix("blk.\(i).attn_output.weight", rows: d, columns: qDim)
+        ffnNorm = try w.vector("blk.\(i).ffn_norm.weight", count: d)
+        ffnGate = try w.matrix("blk.\(i).ffn_gate.weight", rows: s.ffnDim, columns: d)
+        ffnUp = try w.matrix("blk.\(i).ffn_up.weight", rows: s.ffnDim, columns: d)
+        ffnDown = try w.matrix("blk.\(i).ffn_down.weight", rows: d, columns: s.ffnDim)
+    }
+}
+
+// MARK: - Layer
+
+extension Llama {
+    func layer(_ index: Int, _ b: Blocks, _ s: Scratch, cache: KVCache, start: Int) {
+        let w = layers[index], c = config, shape = config.shape
+        b.rmsNorm(s.x, w.attnNorm, eps: c.normEps, width: shape.embeddingDim, into: s.h)      // h: [T, embeddingDim]
+        b.linear(s.h, w.attnQ, bias: w.attnQBias, into: s.q)                                 // q: [T, headCount, headDim]
+        b.linear(s.h, w.attnK, bias: w.attnKBias, into: s.k)                                 // k: [T, kvHeadCount, headDim]
+        b.linear(s.h, w.attnV, bias: w.attnVBias, into: s.v)                                 // v: [T, kvHeadCount, headDim]
+        if let qNorm = w.attnQNorm, let kNorm = w.attnKNorm {
+            b.headNorm(s.q, qNorm, eps: c.normEps, heads: shape.headCount, headDim: shape.headDim)
+            b.headNorm(s.k, kNorm, eps: c.normEps, heads: shape.kvHeadCount, headDim: shape.headDim)
+        }
+        b.rope(s.q, heads: shape.headCount, headDim: shape.headDim, start: start, c.rope)
+        b.rope(s.k, heads: shape.kvHeadCount, headDim: shape.headDim, start: start, c.rope)
+        b.store(s.k, s.v, cache: cache, layer: index, start: start)
+        b.attention(s.q, cache: cache, layer: index, start: start, shape: shape,
+                    window: nil, scale: c.attentionScale, scratch: s, into: s.attention)
+        b.linear(s.attention, w.attnOutput, into: s.out)                                     // out: [T, embeddingDim]
+        b.add(s.out, to: s.x, width: shape.embeddingDim)                                     // residual
+        b.rmsNorm(s.x, w.ffnNorm, eps: c.normEps, width: shape.embeddingDim, into: s.h)
+        b.gatedFFN(s.h, gate: w.ffnGate, up: w.ffnUp, down: w.ffnDown, .silu, scratch: s, into: s.out)
+        b.add(s.out, to: s.x, width: shape.embeddingDim)                                     // residual
+    }
+}
+
+// MARK: - Model
+
+public final class Llama: DecoderArchitecture {
+    public let architecture: String
+    public let config: LlamaConfig
+    let file: GGUFFile
+    let tokenEmbedding: WeightMatrix
+    let output: WeightMatrix
+    let outputNorm: [Float]
+    let layers: [LlamaLayer]
+
+    public var shape: DecoderShape { config.shape }
+    var normEps: Float { config.normEps }
+    var embeddingScale: Float { 1 }
+
+    public init(_ file: GGUFFile, variant: LlamaConfig.Variant) throws {
+        self.file = file
+        architecture = variant.rawValue
+        let loader = TensorLoader(file: file)
+        let vocabularySize = try loader.rowCount("token_embd.weight")
+        let ropeFactors = try loader.contains("rope_freqs.weight")
+            ? loader.vector("rope_freqs.weight", count: file.tensor(named: "rope_freqs.weight")!.elementCount)
+            : nil
+        config = try LlamaConfig(file.metadata, variant: variant, vocabularySize: vocabularySize, ropeFactors: ropeFactors)
+        let s = config.shape
+        tokenEmbedding = try loader.matrix("token_embd.weight", rows: s.vocabularySize, columns: s.embeddingDim)
+        output = loader.contains("output.weight")
+            ? try loader.matrix("output.weight", rows: s.vocabularySize, columns: s.embeddingDim)
+            : tokenEmbedding
+        outputNorm = try loader.vector("output_norm.weight", count: s.embeddingDim)
+        layers = try (0..<s.layerCount).map { try LlamaLayer(loader, $0, s, variant) }
+    }
+}
+
+// MARK: - Registration
+
+extension ModelRegistry {
+    static let llamaFamily = Entry(architectures: ["llama", "qwen2", "qwen3"]) { file, architecture in
+        try Llama(file, variant: LlamaConfig.Variant(rawValue: architecture)!)
+    }
+}
