@@ -12,7 +12,7 @@ public final class GenerationContext: @unchecked Sendable {
     /// The most positions a generation may use (prompt and output together).
     public let contextLimit: Int
 
-    private let scratch = Scratch()
+    let scratch = Scratch()
     private let hidden = FloatBuffer(capacity: 0)
     private let logits: FloatBuffer
     private let running = Atomic<Bool>(false)
@@ -64,11 +64,20 @@ public final class GenerationContext: @unchecked Sendable {
         guard promptIDs.count < contextLimit else {
             throw EngineError.promptTooLong(tokens: promptIDs.count, context: contextLimit)
         }
+        return try exclusively { try generate(promptIDs: promptIDs, options: options, isCancelled: isCancelled, emit: emit) }
+    }
+
+    /// Runs `body` unless another generation is running in this context.
+    func exclusively<T>(_ body: () throws -> T) throws -> T {
         guard running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             throw EngineError.busy
         }
         defer { running.store(false, ordering: .releasing) }
+        return try body()
+    }
 
+    private func generate(promptIDs: [Int], options: GenerateOptions, isCancelled: () -> Bool,
+                          emit: (GenerationEvent) -> Void) throws -> GenerationResult {
         let network = model.network
         let cache = KVCache(shape: network.shape, capacity: min(contextLimit, promptIDs.count + options.maxTokens))
         var sampler = Sampler(options.sampling)

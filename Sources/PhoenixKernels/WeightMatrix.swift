@@ -31,6 +31,6 @@ public struct WeightMatrix: @unchecked Sendable {
     /// Row `r` as float32, written to `out` (which holds `columns` floats).
     @inlinable
     public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
-        Quantization.dequantize(type, from: row(r), into: UnsafeMutableBufferPointer(start: out, count: columns))
+        Kernels.dequantizeRow(type, base + r * rowBytes, into: out, count: columns)
     }
 }

@@ -2,10 +2,13 @@
 /// input-gradient backward (B) and weight-gradient backward (W) of every microbatch on every device, with
 /// start and end times. Bubble rate and peak activation memory are read off the timeline.
 ///
-/// Two generators: a replay of a fixed per-device order (GPipe's fill-drain, Megatron's interleaved 1F1B,
-/// breadth-first), and the greedy list scheduler of Qi et al. 2024 (Section 3-4): when a device is free it
-/// runs a ready B, else a ready F if its activation memory allows, else a pending W. 1F1B, ZB-H1, ZB-H2,
-/// ZB-V and Chimera are that scheduler with the memory limits and stage placements their papers give.
+/// Two generators. A replay of a fixed per-device order, each op starting as soon as its inputs have arrived
+/// (a neighbour's output lands `communication` after it ends): GPipe's fill-drain, Megatron's interleaved
+/// 1F1B, breadth-first, the handcrafted ZB-H1 and ZB-H2 of Qi et al. 2024 (Section 2) and Chimera's merged
+/// bidirectional slots (Li & Hoefler 2021). And a greedy list scheduler: when a device is free it runs a
+/// ready B, else a ready F if its activation memory allows, else a pending W; 1F1B and ZB-V use it, with
+/// their memory limits and stage placements. Replayed with the stage times Qi et al. profiled (Appendix D),
+/// 1F1B, ZB-H1 and ZB-H2 give their Table 5 bubble rates to the printed digits.
 public enum PipelineScheduleKind: String, Sendable, CaseIterable, Codable {
     case gpipe, oneFOneB = "1f1b", interleaved = "interleaved-1f1b", breadthFirst = "breadth-first"
     case chimera, zbH1 = "zb-h1", zbH2 = "zb-h2", zbV = "zb-v"
@@ -106,18 +109,19 @@ extension PipelineTimeline {
             return try replay(kind, p: p, m: m, v: v, times: times, order: interleavedOrder(p: p, m: m, v: v))
         case .oneFOneB:   // device d warms up with p - d - 1 forwards, then alternates
             return greedy(kind, p: p, m: m, v: 1, times: times, replicas: 1, limit: { Limit(beforeBackward: Double(p - $0), beforeWeight: Double(p - $0)) })
-        case .zbH1:   // 1F1B's order of F and B; device d defers its first d W passes to the tail, peak p M_B
-            return greedy(kind, p: p, m: m, v: 1, times: times, replicas: 1, limit: { Limit(beforeBackward: Double(p - $0), beforeWeight: Double(p)) })
-        case .zbH2:   // 2(p - d) - 1 warm-up forwards cover the first backward's round trip; peak (2p - 1) M_B
-            return greedy(kind, p: p, m: m, v: 1, times: times, replicas: 1,
-                          limit: { Limit(beforeBackward: Double(2 * (p - $0) - 1), beforeWeight: Double(2 * p - 1)) })
+        case .zbH1:   // p - d warm-up forwards; W lags B by d rounds; peak p M_B
+            return try replay(kind, p: p, m: m, v: 1, times: times,
+                              order: handcraftedOrder(p: p, m: m, warmup: { p - $0 }, weightLag: { $0 }))
+        case .zbH2:   // 2(p - d) - 1 warm-up forwards cover the first backward's round trip; W lags by 2d; peak (2p - 1) M_B
+            return try replay(kind, p: p, m: m, v: 1, times: times,
+                              order: handcraftedOrder(p: p, m: m, warmup: { 2 * (p - $0) - 1 }, weightLag: { 2 * $0 }))
         case .zbV:    // two chunks in a V; the peak of 1F1B, p M_B, on every device
             return greedy(kind, p: p, m: m, v: 2, times: times, replicas: 1, limit: { _ in Limit(beforeBackward: Double(p), beforeWeight: Double(p)) })
         case .chimera:
             guard p % 2 == 0, m % 2 == 0 else {
                 throw PlannerError.invalid("Chimera needs an even number of stages and microbatches, got \(p) and \(m)")
             }
-            return greedy(kind, p: p, m: m, v: 1, times: times, replicas: 2, limit: { _ in Limit(beforeBackward: Double(p), beforeWeight: Double(p)) })
+            return try replay(kind, p: p, m: m, v: 1, times: times, order: chimeraOrder(p: p, m: m))
         }
     }
 
@@ -167,27 +171,61 @@ extension PipelineTimeline {
 
     // MARK: - Fixed orders
 
+    /// One entry of a device's fixed order.
+    struct Step {
+        var kind: PipelineOp.Kind
+        var microbatch, stage: Int
+        var replica = 0
+        init(_ kind: PipelineOp.Kind, _ microbatch: Int, _ stage: Int, replica: Int = 0) {
+            (self.kind, self.microbatch, self.stage, self.replica) = (kind, microbatch, stage, replica)
+        }
+    }
+
+    /// Chimera (Li & Hoefler 2021, Section 3.2, Figure 3): a down pipeline (stage s on device s) and an up
+    /// pipeline (stage s on device p - 1 - s), each fed D/2 of every D = p microbatches. In the paper's slot
+    /// model every pass takes one slot and a pipeline admits a microbatch every second slot, so microbatch i of
+    /// unit u runs F on stage s in slot 2Du + 2i + s and B in slot 2Du + 2i + 2D - 1 - s; with D even the two
+    /// directions never claim the same slot on a device. Each device runs its passes in slot order. The next
+    /// unit starts 2D slots later, once the unit before has drained its first microbatch, as the reference
+    /// implementation (`chimera_pipeline_rank.py`) starts it. Forward doubling (Section 3.5) is not modelled.
+    private static func chimeraOrder(p: Int, m: Int) -> [[Step]] {
+        let half = p / 2, perReplica = m / 2
+        var slotted = Array(repeating: [(slot: Int, step: Step)](), count: p)
+        for replica in 0..<2 {
+            for microbatch in 0..<perReplica {
+                let (unit, i) = (microbatch / half, microbatch % half)
+                for stage in 0..<p {
+                    let d = device(kind: .chimera, stage: stage, replica: replica, p: p)
+                    let first = 2 * p * unit + 2 * i
+                    slotted[d].append((first + stage, Step(.forward, microbatch, stage, replica: replica)))
+                    slotted[d].append((first + 2 * p - 1 - stage, Step(.fullBackward, microbatch, stage, replica: replica)))
+                }
+            }
+        }
+        return slotted.map { $0.sorted { $0.slot < $1.slot }.map(\.step) }
+    }
+
     /// GPipe (Huang et al. 2019) and breadth-first (Lamy-Poirier 2023): every forward of every local chunk
     /// in stage order, then every backward in reverse stage order.
-    private static func fillDrainOrder(p: Int, m: Int, v: Int) -> [[(PipelineOp.Kind, Int, Int)]] {
+    private static func fillDrainOrder(p: Int, m: Int, v: Int) -> [[Step]] {
         (0..<p).map { d in
             let chunks = (0..<v).map { $0 * p + d }
-            return chunks.flatMap { s in (0..<m).map { (PipelineOp.Kind.forward, $0, s) } }
-                + chunks.reversed().flatMap { s in (0..<m).map { (PipelineOp.Kind.fullBackward, $0, s) } }
+            return chunks.flatMap { s in (0..<m).map { Step(.forward, $0, s) } }
+                + chunks.reversed().flatMap { s in (0..<m).map { Step(.fullBackward, $0, s) } }
         }
     }
 
     /// Megatron-LM's interleaved 1F1B (Narayanan et al. 2021, Section 2.2.2; `schedules.py`): microbatches
     /// go through the local chunks in groups of p; warm-up is (p - d - 1) * 2 + (v - 1) * p forwards.
-    private static func interleavedOrder(p: Int, m: Int, v: Int) -> [[(PipelineOp.Kind, Int, Int)]] {
+    private static func interleavedOrder(p: Int, m: Int, v: Int) -> [[Step]] {
         let total = m * v
-        func forwardOp(_ k: Int, _ d: Int) -> (PipelineOp.Kind, Int, Int) {
+        func forwardOp(_ k: Int, _ d: Int) -> Step {
             let chunk = (k / p) % v, mb = (k / (p * v)) * p + k % p
-            return (.forward, mb, chunk * p + d)
+            return Step(.forward, mb, chunk * p + d)
         }
-        func backwardOp(_ k: Int, _ d: Int) -> (PipelineOp.Kind, Int, Int) {
+        func backwardOp(_ k: Int, _ d: Int) -> Step {
             let chunk = v - 1 - (k / p) % v, mb = (k / (p * v)) * p + k % p
-            return (.fullBackward, mb, chunk * p + d)
+            return Step(.fullBackward, mb, chunk * p + d)
         }
         return (0..<p).map { d in
             let warmup = min(total, (p - d - 1) * 2 + (v - 1) * p)
@@ -198,8 +236,28 @@ extension PipelineTimeline {
         }
     }
 
+    /// The handcrafted zero-bubble schedules of Qi et al. 2024 (Section 2, Figure 3), as a fixed order per
+    /// device d: `warmup(d)` forwards, then rounds of B_k, W_(k - lag), F_(warmup + k), then the W passes left.
+    /// ZB-H1 is warm-up p - d with lag d (every device holds p microbatches); ZB-H2 is warm-up 2(p - d) - 1
+    /// with lag 2d (every device holds 2p - 1), which turns 1F1B's trapezoid into a parallelogram.
+    private static func handcraftedOrder(p: Int, m: Int, warmup: (Int) -> Int,
+                                         weightLag: (Int) -> Int) -> [[Step]] {
+        (0..<p).map { d in
+            let w = min(m, warmup(d)), lag = weightLag(d)
+            var order = (0..<w).map { Step(.forward, $0, d) }
+            var nextWeight = 0
+            for k in 0..<m {
+                order.append(Step(.backward, k, d))
+                if k - lag >= 0 { order.append(Step(.weight, k - lag, d)); nextWeight = k - lag + 1 }
+                if w + k < m { order.append(Step(.forward, w + k, d)) }
+            }
+            order += (nextWeight..<m).map { Step(.weight, $0, d) }
+            return order
+        }
+    }
+
     private static func replay(_ kind: PipelineScheduleKind, p: Int, m: Int, v: Int, times: StageTimes,
-                               order: [[(PipelineOp.Kind, Int, Int)]]) throws -> PipelineTimeline {
+                               order: [[Step]]) throws -> PipelineTimeline {
         var done: [Key: (end: Double, device: Int)] = [:]
         var next = Array(repeating: 0, count: p), free = Array(repeating: 0.0, count: p)
         var ops = Array(repeating: [PipelineOp](), count: p)
@@ -207,12 +265,13 @@ extension PipelineTimeline {
         while remaining > 0 {
             var progressed = false
             for d in 0..<p where next[d] < order[d].count {
-                let (k, mb, s) = order[d][next[d]]
-                let key = Key(kind: k, microbatch: mb, stage: s, replica: 0)
+                let step = order[d][next[d]]
+                let (k, mb, s) = (step.kind, step.microbatch, step.stage)
+                let key = Key(kind: k, microbatch: mb, stage: s, replica: step.replica)
                 guard let ready = readyTime(key, device: d, stages: p * v, kind: kind, p: p,
                                             comm: times.communication, done: done) else { continue }
                 let start = max(ready, free[d]), end = start + duration(k, times, v: v)
-                ops[d].append(PipelineOp(kind: k, microbatch: mb, stage: s, replica: 0, device: d, start: start, end: end))
+                ops[d].append(PipelineOp(kind: k, microbatch: mb, stage: s, replica: step.replica, device: d, start: start, end: end))
                 done[key] = (end, d); free[d] = end; next[d] += 1; remaining -= 1; progressed = true
             }
             guard progressed else { throw PlannerError.invalid("schedule \(kind.rawValue) deadlocks at p=\(p), m=\(m)") }
@@ -239,9 +298,8 @@ extension PipelineTimeline {
         var done: [Key: (end: Double, device: Int)] = [:]
         var free = Array(repeating: 0.0, count: p), live = Array(repeating: 0.0, count: p)
         var awaitingBackward = Array(repeating: 0.0, count: p)   // forwards whose B has not run
-        // 1F1B and the handcrafted zero-bubble schedules keep 1F1B's order of F and B: after the first B,
-        // F and B alternate while both remain; only W moves (Qi et al. 2024, Figure 3).
-        let alternate = kind == .oneFOneB || kind == .zbH1 || kind == .zbH2
+        // 1F1B: after the first B, F and B alternate while both remain.
+        let alternate = kind == .oneFOneB
         var lastWasBackward = Array(repeating: Bool?.none, count: p)
         var peak = Array(repeating: 0.0, count: p)
         var releases = Array(repeating: [(time: Double, units: Double)](), count: p)

@@ -7,8 +7,10 @@ struct Phoenix: AsyncParsableCommand {
         commandName: "phoenix",
         abstract: "Run and study large language models from GGUF files on the CPU.",
         subcommands: [
+            ChatCommand.self,
             GenerateCommand.self,
             InspectCommand.self,
+            PerplexityCommand.self,
             PlanCommand.self,
             TokenizeCommand.self,
         ])

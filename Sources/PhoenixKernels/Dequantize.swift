@@ -1,0 +1,127 @@
+import PhoenixQuant
+
+/// Fast dequantization of whole rows for the formats the default model uses (F32, F16, Q8_0, Q5_0,
+/// Q4_K, Q6_K); every other format goes through PhoenixQuant's reference dequantizer. Each fast path
+/// computes the same float operations as the reference (so the results are bit-identical, which a test
+/// checks), eight weights at a time.
+extension Kernels {
+    @inlinable
+    public static func dequantizeRow(_ type: QuantType, _ src: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>, count: Int) {
+        switch type {
+        case .f32: y.update(from: src.assumingMemoryBound(to: Float.self), count: count)
+        case .f16: dequantizeF16(src, y, count)
+        case .q8_0: dequantizeQ8_0(src, y, count / 32)
+        case .q5_0: dequantizeQ5_0(src, y, count / 32)
+        case .q4_K: dequantizeQ4_K(src, y, count / 256)
+        case .q6_K: dequantizeQ6_K(src, y, count / 256)
+        default:
+            let bytes = type.byteCount(forWeights: count)!
+            Quantization.dequantize(type, from: UnsafeRawBufferPointer(start: src, count: bytes),
+                                    into: UnsafeMutableBufferPointer(start: y, count: count))
+        }
+    }
+
+    @inlinable
+    static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+        Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    }
+
+    @inlinable
+    static func store(_ v: SIMD8<Float>, _ y: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(y).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inlinable
+    static func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
+        SIMD8<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
+    }
+
+    @inlinable
+    static func dequantizeF16(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        for i in 0..<count { y[i] = half(src, 2 * i) }
+    }
+
+    /// Q8_0: 34-byte blocks, fp16 d then 32 int8 codes; w = q · d.
+    @inlinable
+    static func dequantizeQ8_0(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        for b in 0..<blocks {
+            let block = src + 34 * b, out = y + 32 * b
+            let d = SIMD8<Float>(repeating: half(block, 0))
+            for k in 0..<4 {
+                let q = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2 + 8 * k, as: SIMD8<Int8>.self))
+                store(SIMD8<Float>(q) * d, out + 8 * k)
+            }
+        }
+    }
+
+    /// Q5_0: 22-byte blocks, fp16 d, 32 high bits, 16 bytes of nibbles (low: weights 0..<16, high:
+    /// 16..<32); w = d · (q - 16).
+    @inlinable
+    static func dequantizeQ5_0(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
+        for b in 0..<blocks {
+            let block = src + 22 * b, out = y + 32 * b
+            let d = SIMD8<Float>(repeating: half(block, 0))
+            let high = SIMD8<UInt32>(repeating: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+            for k in 0..<2 {
+                let nibbles = bytes8(block, 6 + 8 * k)
+                let low = (nibbles & 0x0F) | ((high &>> (lanes &+ UInt32(8 * k))) & 1) &<< 4
+                let top = (nibbles &>> 4) | ((high &>> (lanes &+ UInt32(8 * k + 16))) & 1) &<< 4
+                store(d * SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: low) &- 16), out + 8 * k)
+                store(d * SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: top) &- 16), out + 16 + 8 * k)
+            }
+        }
+    }
+
+    /// Q4_K: 144-byte super-blocks of 256: fp16 d and dmin, 12 bytes of packed 6-bit scales and mins for
+    /// 8 groups of 32, then 128 bytes of nibbles (group 2c in the low nibbles of bytes 32c..<32c+32,
+    /// group 2c+1 in the high ones); w = d·scale·q - dmin·min.
+    @inlinable
+    static func dequantizeQ4_K(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        for b in 0..<blocks {
+            let block = src + 144 * b, out = y + 256 * b
+            let d = half(block, 0), dmin = half(block, 2)
+            let scales = block + 4, codes = block + 16
+            for g in 0..<8 {
+                let (sc, m) = scaleMinK4(scales, g)
+                let groupD = SIMD8<Float>(repeating: d * Float(sc)), groupM = SIMD8<Float>(repeating: dmin * Float(m))
+                let shift = UInt32(4 * (g % 2))
+                for k in 0..<4 {
+                    let q = (bytes8(codes, 32 * (g / 2) + 8 * k) &>> shift) & 0x0F
+                    store(groupD * SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: q)) - groupM, out + 32 * g + 8 * k)
+                }
+            }
+        }
+    }
+
+    /// The 6-bit scale and min of group `g` from Q4_K/Q5_K's 12 packed bytes (ggml's get_scale_min_k4).
+    @inlinable
+    static func scaleMinK4(_ q: UnsafeRawPointer, _ g: Int) -> (UInt8, UInt8) {
+        let byte = { (i: Int) in q.load(fromByteOffset: i, as: UInt8.self) }
+        if g < 4 { return (byte(g) & 63, byte(g + 4) & 63) }
+        return ((byte(g + 4) & 0x0F) | ((byte(g - 4) >> 6) << 4), (byte(g + 4) >> 4) | ((byte(g) >> 6) << 4))
+    }
+
+    /// Q6_K: 210-byte super-blocks of 256: 128 bytes of low nibbles, 64 bytes of 2-bit highs, 16 int8
+    /// group scales (groups of 16), fp16 d; w = (d·scale) · (q - 32).
+    @inlinable
+    static func dequantizeQ6_K(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ blocks: Int) {
+        for b in 0..<blocks {
+            let block = src + 210 * b, out = y + 256 * b
+            let ql = block, qh = block + 128, scales = block + 192
+            let d = half(block, 208)
+            for h in 0..<2 {
+                for t in 0..<4 {
+                    for l in stride(from: 0, to: 32, by: 8) {
+                        let i = 128 * h + 32 * t + l
+                        let low = (bytes8(ql, 64 * h + 32 * (t % 2) + l) &>> UInt32(4 * (t / 2))) & 0x0F
+                        let high = (bytes8(qh, 32 * h + l) &>> UInt32(2 * t)) & 3
+                        let q = SIMD8<Int32>(truncatingIfNeeded: low | high &<< 4) &- 32
+                        let dl = d * Float(scales.load(fromByteOffset: i / 16, as: Int8.self))
+                        store(SIMD8<Float>(repeating: dl) * SIMD8<Float>(q), out + i)
+                    }
+                }
+            }
+        }
+    }
+}
