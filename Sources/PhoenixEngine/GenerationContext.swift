@@ -121,7 +121,7 @@ public final class GenerationContext: @unchecked Sendable {
             }
             emit(.token(id: token, text: visible))
             if generated.count >= options.maxTokens { reason = .length; break }
-            if cache.count >= cache.capacity { reason = .contextFull; break }
+            if history.count >= contextLimit { reason = .contextFull; break }  // prompt and output fill the context
             if isCancelled() { reason = .cancelled; break }
             try network.forward(history[(history.count - 1)...], cache: cache, scratch: scratch, pool: pool,
                                 hidden: hidden, outputRows: 1)

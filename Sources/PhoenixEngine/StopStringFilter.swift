@@ -1,16 +1,16 @@
 /// Streams generated text while watching for stop strings: text that might be the start of a stop
 /// string is held back until it is clearly not, so a stop string is never shown, even in part.
-struct StopStringFilter {
-    let stops: [String]
+public struct StopStringFilter: Sendable {
+    public let stops: [String]
     /// Text released to the consumer so far.
-    private(set) var emitted = ""
+    public private(set) var emitted = ""
     private var pending = ""
-    private(set) var stopped = false
+    public private(set) var stopped = false
 
-    init(stops: [String]) { self.stops = stops }
+    public init(stops: [String]) { self.stops = stops }
 
     /// Adds newly decoded text and returns what can be shown now.
-    mutating func push(_ piece: String) -> String {
+    public mutating func push(_ piece: String) -> String {
         guard !stopped else { return "" }
         pending += piece
         if let cut = stops.compactMap({ pending.range(of: $0)?.lowerBound }).min() {
@@ -24,7 +24,7 @@ struct StopStringFilter {
     }
 
     /// Releases whatever is still held back (at the end of a generation).
-    mutating func flush() -> String {
+    public mutating func flush() -> String {
         guard !stopped else { return "" }
         defer { pending = "" }
         return release(pending)

@@ -9,6 +9,9 @@ public struct GGUFMetadata: Sendable, Equatable {
 
     public init() {}
 
+    /// Equal keys in the same order with equal values; where they were read from does not matter.
+    public static func == (a: GGUFMetadata, b: GGUFMetadata) -> Bool { a.keys == b.keys && a.values == b.values }
+
     public subscript(key: String) -> GGUFValue? { values[key] }
 
     public func contains(_ key: String) -> Bool { values[key] != nil }

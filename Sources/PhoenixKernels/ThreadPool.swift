@@ -93,7 +93,13 @@ private final class SharedState: @unchecked Sendable {
         unfinished.store(workers, ordering: .sequentiallyConsistent)
         bump()
         body(0)
-        while unfinished.load(ordering: .acquiring) > 0 {}
+        // Spin briefly (the others usually finish within microseconds), then yield the core: with more
+        // threads than cores, a spinning waiter would keep the thread it waits for off the CPU.
+        var spins = 0
+        while unfinished.load(ordering: .acquiring) > 0 {
+            spins += 1
+            if spins > Self.spinLimit { sched_yield() }
+        }
         job = nil
     }
 
@@ -120,6 +126,7 @@ private final class SharedState: @unchecked Sendable {
             var current = generation.load(ordering: .acquiring)
             while current == seen {
                 spins += 1
+                if spins % 1024 == 0 { sched_yield() }
                 if spins >= Self.spinLimit {
                     pthread_mutex_lock(mutex)
                     sleepers.add(1, ordering: .sequentiallyConsistent)

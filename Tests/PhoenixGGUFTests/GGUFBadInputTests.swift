@@ -62,13 +62,13 @@ import Testing
         raw.u32(10)              // of uint64
         raw.u64(1 << 61)         // elements
         raw.bytes += [UInt8](repeating: 0, count: 64)
-        #expect(throws: GGUFError.countTooLarge(what: "array of uint64", count: 1 << 61, offset: 37)) { try GGUFFile(bytes: raw.bytes) }
+        #expect(throws: GGUFError.countTooLarge(what: "array of uint64", count: 1 << 61, offset: 41)) { try GGUFFile(bytes: raw.bytes) }
     }
 
     @Test func hugeStringLengthIsRejected() {
         var raw = RawGGUF.header(tensors: 0, metadata: 1)
         raw.u64(1 << 62)  // key length
-        raw.bytes += Array("key".utf8)
+        raw.bytes += Array("key".utf8) + [UInt8](repeating: 0, count: 16)
         #expect(throws: GGUFError.stringTooLong(length: 1 << 62, offset: 24)) { try GGUFFile(bytes: raw.bytes) }
     }
 
@@ -90,14 +90,14 @@ import Testing
     @Test func duplicateKeysAndTensors() {
         var raw = RawGGUF.header(tensors: 0, metadata: 2)
         for _ in 0..<2 { raw.string("k"); raw.u32(4); raw.u32(1) }
-        #expect(throws: GGUFError.duplicateKey("k", offset: 37)) { try GGUFFile(bytes: raw.bytes) }
+        #expect(throws: GGUFError.duplicateKey("k", offset: 41)) { try GGUFFile(bytes: raw.bytes) }
 
         raw = RawGGUF.header(tensors: 2, metadata: 0)
         raw.tensorInfo("t", dims: [8], type: 0, offset: 0)
         raw.tensorInfo("t", dims: [8], type: 0, offset: 32)
         raw.pad(to: 32)
         raw.bytes += [UInt8](repeating: 0, count: 64)
-        #expect(throws: GGUFError.duplicateTensor("t", offset: 61)) { try GGUFFile(bytes: raw.bytes) }
+        #expect(throws: GGUFError.duplicateTensor("t", offset: 57)) { try GGUFFile(bytes: raw.bytes) }
     }
 
     @Test func unknownTensorTypeAndBadDimensions() {
@@ -108,7 +108,7 @@ import Testing
             raw.bytes += [UInt8](repeating: 0, count: data)
             return raw.bytes
         }
-        #expect(throws: GGUFError.unknownTensorType(id: 99, tensor: "w", offset: 49)) { try GGUFFile(bytes: file(dims: [8], type: 99)) }
+        #expect(throws: GGUFError.unknownTensorType(id: 99, tensor: "w", offset: 45)) { try GGUFFile(bytes: file(dims: [8], type: 99)) }
         #expect(throws: GGUFError.self) { try GGUFFile(bytes: file(dims: [], type: 0)) }
         #expect(throws: GGUFError.self) { try GGUFFile(bytes: file(dims: [1, 1, 1, 1, 1], type: 0)) }
         // 2^32 x 2^32 elements overflow Int64 once multiplied by 2^32 again.

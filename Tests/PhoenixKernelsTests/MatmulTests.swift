@@ -1,0 +1,56 @@
+import PhoenixKernels
+import PhoenixQuant
+import PhoenixTestSupport
+import Testing
+
+@Suite struct MatmulTests {
+    /// A random matrix in `type`, made by quantizing random floats with the reference quantizer.
+    static func matrix(_ type: QuantType, rows: Int, columns: Int, seed: UInt64) -> [UInt8] {
+        var rng = SplitMix64(seed: seed)
+        return Quantization.quantize(type, rng.floats(rows * columns))
+    }
+
+    /// Every weight format (Q8_K is an activation format only), odd row and token counts (tile edges:
+    /// 4 rows, 3 tokens, panels of 16, blocks of 12).
+    @Test(arguments: QuantType.allCases.filter { $0 != .q8_K }, [(1, 1), (5, 2), (17, 4), (33, 13)])
+    func fastMatchesReference(type: QuantType, size: (rows: Int, tokens: Int)) throws {
+        let columns = type.traits.weightsPerBlock == 1 ? 37 : 2 * type.traits.weightsPerBlock
+        let bytes = Self.matrix(type, rows: size.rows, columns: columns, seed: UInt64(type.rawValue) * 100 + UInt64(size.rows))
+        var rng = SplitMix64(seed: 5)
+        let x = rng.floats(size.tokens * columns)
+        var fast = [Float](repeating: .nan, count: size.tokens * size.rows), slow = fast
+        let pool = ThreadPool(threadCount: 2)
+        bytes.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: type, rows: size.rows, columns: columns, bytes: raw)
+            Kernels.matmul(w, x, tokens: size.tokens, into: &fast, pool: pool)
+            Reference.matmul(w, x, tokens: size.tokens, into: &slow)
+        }
+        for i in 0..<fast.count {
+            #expect(abs(fast[i] - slow[i]) <= 1e-4 * max(1, abs(slow[i])), "\(type) element \(i): \(fast[i]) vs \(slow[i])")
+        }
+    }
+
+    /// The fast row dequantizers give exactly the reference dequantizer's float bits.
+    @Test(arguments: QuantType.allCases)
+    func fastDequantizationIsBitExact(type: QuantType) {
+        let count = 3 * max(type.traits.weightsPerBlock, 11)
+        var rng = SplitMix64(seed: UInt64(type.rawValue))
+        let bytes = Quantization.quantize(type, rng.floats(count, in: -3...3))
+        let expected = Quantization.dequantize(type, bytes)
+        var fast = [Float](repeating: .nan, count: count)
+        bytes.withUnsafeBytes { Kernels.dequantizeRow(type, $0.baseAddress!, into: &fast, count: count) }
+        #expect(fast.map(\.bitPattern) == expected.map(\.bitPattern))
+    }
+
+    @Test func outputStrideLeavesOtherColumnsAlone() {
+        let (rows, columns, tokens) = (5, 8, 2)
+        var rng = SplitMix64(seed: 3)
+        let weights = rng.floats(rows * columns), x = rng.floats(tokens * columns)
+        var out = [Float](repeating: -7, count: tokens * 9)
+        weights.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: .f32, rows: rows, columns: columns, bytes: raw)
+            Kernels.matmul(w, x, tokens: tokens, into: &out, outStride: 9, pool: ThreadPool(threadCount: 2))
+        }
+        for t in 0..<tokens { for r in rows..<9 { #expect(out[t * 9 + r] == -7) } }
+    }
+}
