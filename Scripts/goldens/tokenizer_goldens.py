@@ -250,7 +250,8 @@ def corpus():
 
 
 def llama_cpp_version():
-    sdist = (REFS / "llama.cpp-build/SOURCE").read_text().strip()
+    source = REFS / "llama.cpp-build/SOURCE"
+    sdist = source.read_text().strip() if source.exists() else sorted(REFS.glob("llama_cpp_python-*/"))[-1].name
     src = REFS / sdist / "vendor/llama.cpp"
     commit = "unknown"
     try:

@@ -4,7 +4,7 @@
 /// (`Word::merge_all`) and llama.cpp (`llm_tokenizer_bpe_session`).
 /// Cost: O(n log n) in the bytes of one word: each merge pushes at most two candidate pairs on a heap.
 struct BytePairEncoding: Sendable {
-    let merges: [UInt64: Merge]  // (left id << 32 | right id) -> rank and merged id
+    let merges: MergeTable       // (left id, right id) -> rank and merged id
     let byteTokens: [Int32]      // byte -> token of its unicode stand-in, or -1
     let table: TokenTable
     let preTokenizer: PreTokenizer
@@ -13,8 +13,6 @@ struct BytePairEncoding: Sendable {
         var rank: Int32
         var id: Int32
     }
-
-    static func key(_ left: Int32, _ right: Int32) -> UInt64 { UInt64(UInt32(left)) << 32 | UInt64(UInt32(right)) }
 
     /// Appends the tokens of `text[range]` (raw UTF-8, not yet byte-mapped) to `output`.
     func encode(_ text: [UInt8], _ range: Range<Int>, unknownID: Int32?, into output: inout [Int32], counter: inout Int) {
@@ -37,7 +35,7 @@ struct BytePairEncoding: Sendable {
         func tryAdd(_ left: Int32, _ right: Int32) {
             guard left >= 0, right >= 0 else { return }
             let l = ids[Int(left)], r = ids[Int(right)]
-            guard l >= 0, r >= 0, let merge = merges[Self.key(l, r)] else { return }
+            guard l >= 0, r >= 0, let merge = merges[l, r] else { return }
             queue.push(PendingMerge(rank: merge.rank, left: left, leftID: l, rightID: r))
         }
         for i in 1..<max(count, 1) { tryAdd(Int32(i - 1), Int32(i)) }
@@ -48,7 +46,7 @@ struct BytePairEncoding: Sendable {
             let right = Int(next[left])
             // Stale unless the pair at `left` is still exactly the pair that was queued.
             guard ids[left] == top.leftID, right >= 0, ids[right] == top.rightID,
-                  let merge = merges[Self.key(top.leftID, top.rightID)] else { continue }
+                  let merge = merges[top.leftID, top.rightID] else { continue }
             ids[left] = merge.id
             ids[right] = -2  // merged away
             next[left] = next[right]
@@ -122,4 +120,48 @@ struct PendingMerge: HeapOrdered {
 
     /// Pops before `other`: lower rank first, then the leftmost pair.
     func precedes(_ other: PendingMerge) -> Bool { rank < other.rank || (rank == other.rank && left < other.left) }
+}
+
+/// Merges keyed by token pair: open addressing over a multiplicative hash of `left << 32 | right`
+/// (the standard library's seeded SipHash costs more than the merge it looks up). Capacity is a power
+/// of two at least twice the merge count. The first (lowest-rank) merge of a pair is kept.
+struct MergeTable: Sendable {
+    private var keys: [UInt64]
+    private var values: [BytePairEncoding.Merge]
+    private let mask: Int
+    private static let empty = UInt64.max
+
+    init(capacity count: Int) {
+        var capacity = 16
+        while capacity < 2 * count { capacity *= 2 }
+        mask = capacity - 1
+        keys = Array(repeating: Self.empty, count: capacity)
+        values = Array(repeating: .init(rank: 0, id: 0), count: capacity)
+    }
+
+    private static func key(_ left: Int32, _ right: Int32) -> UInt64 { UInt64(UInt32(left)) << 32 | UInt64(UInt32(right)) }
+
+    private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask }
+
+    /// Adds a merge unless the pair already has one.
+    mutating func insert(_ left: Int32, _ right: Int32, _ merge: BytePairEncoding.Merge) {
+        let key = Self.key(left, right)
+        var i = slot(key)
+        while keys[i] != Self.empty {
+            if keys[i] == key { return }
+            i = (i + 1) & mask
+        }
+        keys[i] = key
+        values[i] = merge
+    }
+
+    subscript(left: Int32, right: Int32) -> BytePairEncoding.Merge? {
+        let key = Self.key(left, right)
+        var i = slot(key)
+        while keys[i] != Self.empty {
+            if keys[i] == key { return values[i] }
+            i = (i + 1) & mask
+        }
+        return nil
+    }
 }

@@ -17,14 +17,17 @@ struct SpecialTokens: Sendable {
     private let texts: [[UInt8]]
     private let trie: ByteTrie             // candidate texts; terminal value = index into `ids`
 
+    /// `tokens` are the token texts; ids whose text is in `SpecialTokens.controlLooking` count as
+    /// control tokens here whatever their type, as llama.cpp overrides them when it loads a vocabulary.
     init(tokens: [[UInt8]], types: [TokenType]) {
+        let forced = Set(tokens.indices.filter { Self.controlLooking.contains(tokens[$0]) })
         var candidates = tokens.indices.filter {
-            [.control, .userDefined, .unknown].contains(types[$0]) && !tokens[$0].isEmpty
+            ([.control, .userDefined, .unknown].contains(types[$0]) || forced.contains($0)) && !tokens[$0].isEmpty
         }
         candidates.sort { tokens[$0].count != tokens[$1].count ? tokens[$0].count > tokens[$1].count : $0 < $1 }
         ids = candidates.map { Int32($0) }
         texts = candidates.map { tokens[$0] }
-        alwaysCut = Set(candidates.filter { types[$0] == .userDefined }.map { Int32($0) })
+        alwaysCut = Set(candidates.filter { types[$0] == .userDefined && !forced.contains($0) }.map { Int32($0) })
         var trie = ByteTrie()
         // Reversed, so that of two candidates with one text the first in priority order is kept.
         for index in texts.indices.reversed() { trie.insert(texts[index], value: index) }
@@ -34,43 +37,66 @@ struct SpecialTokens: Sendable {
     var isEmpty: Bool { ids.isEmpty }
 
     /// The fragments of `text`, in order; raw ranges are never empty.
+    ///
+    /// Equivalent to llama.cpp's repeated splitting, in one pass: every occurrence of every candidate is
+    /// found first; then, candidate by candidate in priority order, an occurrence is taken when it
+    /// overlaps nothing taken so far (earlier candidates, and this candidate's own previous occurrence,
+    /// since each fragment is searched left to right from the end of the last match).
     func partition(_ text: [UInt8], parseSpecial: Bool) -> [Fragment] {
         guard !text.isEmpty else { return [] }
-        var found = Set<Int>()  // indices into `ids` that occur in the text
+        var occurrences: [(candidate: Int, start: Int)] = []
         for position in text.indices {
             trie.forEachMatch(in: text, at: position) { index in
-                if parseSpecial || alwaysCut.contains(ids[index]) { found.insert(index) }
+                if parseSpecial || alwaysCut.contains(ids[index]) { occurrences.append((index, position)) }
             }
         }
-        var fragments: [Fragment] = [.text(0..<text.count)]
-        for index in found.sorted() {
-            let needle = texts[index]
-            var next: [Fragment] = []
-            for fragment in fragments {
-                guard case .text(let range) = fragment else { next.append(fragment); continue }
-                var start = range.lowerBound
-                var position = range.lowerBound
-                while position + needle.count <= range.upperBound {
-                    if text[position] == needle[0] && matches(text, at: position, needle) {
-                        if position > start { next.append(.text(start..<position)) }
-                        next.append(.token(ids[index]))
-                        position += needle.count
-                        start = position
-                    } else {
-                        position += 1
-                    }
-                }
-                if start < range.upperBound { next.append(.text(start..<range.upperBound)) }
-            }
-            fragments = next
+        guard !occurrences.isEmpty else { return [.text(0..<text.count)] }
+        occurrences.sort { ($0.candidate, $0.start) < ($1.candidate, $1.start) }  // priority, then position
+
+        var taken = [Bool](repeating: false, count: text.count)
+        var spans: [(start: Int, candidate: Int)] = []
+        var previousCandidate = -1, previousEnd = 0
+        for (candidate, start) in occurrences {
+            if candidate != previousCandidate { previousCandidate = candidate; previousEnd = 0 }
+            let end = start + texts[candidate].count
+            guard start >= previousEnd, !taken[start..<end].contains(true) else { continue }
+            for i in start..<end { taken[i] = true }
+            spans.append((start, candidate))
+            previousEnd = end
         }
+        spans.sort { $0.start < $1.start }
+
+        var fragments: [Fragment] = []
+        var cursor = 0
+        for (start, candidate) in spans {
+            if start > cursor { fragments.append(.text(cursor..<start)) }
+            fragments.append(.token(ids[candidate]))
+            cursor = start + texts[candidate].count
+        }
+        if cursor < text.count { fragments.append(.text(cursor..<text.count)) }
         return fragments
     }
+}
 
-    private func matches(_ text: [UInt8], at position: Int, _ needle: [UInt8]) -> Bool {
-        for k in needle.indices where text[position + k] != needle[k] { return false }
-        return true
-    }
+extension SpecialTokens {
+    /// Texts llama.cpp treats as control tokens whatever their stored type, because they end a turn or
+    /// mark fill-in-the-middle (`llama_vocab::impl::load`, llama.cpp 0c1e570). Gemma's user-defined
+    /// `</s>` is one: llama.cpp keeps it as text unless special tokens are parsed.
+    static let controlLooking: Set<[UInt8]> = Set([
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+        "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+        "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+        "<｜end▁of▁sentence｜>", "[e~[",
+        "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>",
+        "<|prefix|>",
+        "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>",
+        "<|suffix|>",
+        "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>",
+        "<|middle|>",
+        "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
+        "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>",
+        "<|file_sep|>",
+    ].map { Array($0.utf8) })
 }
 
 /// A trie over byte strings: the root's children in a flat table (most positions fail at the first byte),

@@ -84,8 +84,7 @@ public struct Tokenizer: Sendable {
             guard !vocabulary.merges.isEmpty else { throw TokenizerError.missingMerges }
             let table = self.table
             let byteTokens: [Int32] = (0..<256).map { table.id(ByteLevel.encode([UInt8($0)])) ?? -1 }
-            var merges: [UInt64: BytePairEncoding.Merge] = [:]
-            merges.reserveCapacity(vocabulary.merges.count)
+            var merges = MergeTable(capacity: vocabulary.merges.count)
             for (rank, line) in vocabulary.merges.enumerated() {
                 // "left right": split at the first space after the first byte, as llama.cpp does.
                 let bytes = Array(line.utf8)
@@ -99,9 +98,8 @@ public struct Tokenizer: Sendable {
                     }
                     return id
                 }
-                let key = BytePairEncoding.key(try id(left), try id(right))
-                let merged = try id(left + right)
-                if merges[key] == nil { merges[key] = .init(rank: Int32(rank), id: merged) }  // first rank wins
+                let (leftID, rightID, merged) = (try id(left), try id(right), try id(left + right))
+                merges.insert(leftID, rightID, .init(rank: Int32(rank), id: merged))  // first rank wins
             }
             let preTokenizer = try PreTokenizer(name: vocabulary.preTokenizer)
             engine = .bytePair(BytePairEncoding(merges: merges, byteTokens: byteTokens, table: table,
