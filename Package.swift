@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "PhoenixEngineTests",
                     dependencies: ["PhoenixEngine", "PhoenixModels", "PhoenixKernels", "PhoenixTestSupport"],
                     swiftSettings: strict),
+        .testTarget(name: "PhoenixCLITests", dependencies: ["PhoenixGGUF", "PhoenixTestSupport"], swiftSettings: strict),
         .testTarget(name: "PhoenixGGUFTests", dependencies: ["PhoenixGGUF", "PhoenixTestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "PhoenixTokenizerTests", dependencies: ["PhoenixTokenizer", "PhoenixGGUF", "PhoenixTestSupport"],

@@ -9,6 +9,6 @@ Scripts/install-model.sh
 swift build -c release --product phoenix >&2
 
 if [[ $# -eq 0 ]]; then
-    set -- inspect
+    set -- generate --prompt "The three most important inventions of the twentieth century were" --max-tokens 64
 fi
 exec .build/release/phoenix "$@"

@@ -9,5 +9,6 @@ python="${PYTHON:-python3}"
 "$python" -m pip install --quiet --disable-pip-version-check -r Scripts/requirements-test.txt
 Scripts/install-model.sh
 
-swift build -c release --build-tests
-swift test -c release --skip-build "$@"
+# Release mode with testing enabled: some test suites import their module with @testable.
+swift build -c release --build-tests -Xswiftc -enable-testing
+swift test -c release --skip-build -Xswiftc -enable-testing "$@"

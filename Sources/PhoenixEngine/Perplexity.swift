@@ -21,19 +21,22 @@ public typealias PerplexityProgress = (_ done: Int, _ total: Int, _ pplSoFar: Do
 
 extension GenerationContext {
     /// Tokenizes `text` with BOS (as the model's metadata says) and measures its perplexity.
-    public func perplexity(of text: String, windowLength: Int, progress: PerplexityProgress = { _, _, _ in })
-        throws -> PerplexityResult {
-        var options = GenerateOptions()
-        options.addBOS = nil
-        return try perplexity(tokens: encode(text, options: options), windowLength: windowLength, progress: progress)
+    /// `maxWindows` scores only the first windows (llama-perplexity's `--chunks`).
+    public func perplexity(of text: String, windowLength: Int, maxWindows: Int? = nil,
+                           progress: PerplexityProgress = { _, _, _ in }) throws -> PerplexityResult {
+        try perplexity(tokens: encode(text, options: GenerateOptions()), windowLength: windowLength,
+                       maxWindows: maxWindows, progress: progress)
     }
 
-    public func perplexity(tokens: [Int], windowLength: Int, progress: PerplexityProgress = { _, _, _ in })
-        throws -> PerplexityResult {
-        try exclusively { try evaluate(tokens: tokens, windowLength: windowLength, progress: progress) }
+    public func perplexity(tokens: [Int], windowLength: Int, maxWindows: Int? = nil,
+                           progress: PerplexityProgress = { _, _, _ in }) throws -> PerplexityResult {
+        try exclusively {
+            try evaluate(tokens: tokens, windowLength: windowLength, maxWindows: maxWindows, progress: progress)
+        }
     }
 
-    private func evaluate(tokens: [Int], windowLength: Int, progress: PerplexityProgress) throws -> PerplexityResult {
+    private func evaluate(tokens: [Int], windowLength: Int, maxWindows: Int?, progress: PerplexityProgress)
+        throws -> PerplexityResult {
         guard windowLength >= 4 else { throw EngineError.invalidParameter("the window must be at least 4 tokens, got \(windowLength)") }
         guard windowLength <= contextLimit else {
             throw EngineError.invalidParameter("the window of \(windowLength) is larger than the context of \(contextLimit)")
@@ -43,7 +46,8 @@ extension GenerationContext {
         }
         let network = model.network
         let vocabulary = network.shape.vocabularySize
-        let windows = tokens.count / windowLength
+        if let maxWindows, maxWindows < 1 { throw EngineError.invalidParameter("the window count must be at least 1") }
+        let windows = min(tokens.count / windowLength, maxWindows ?? .max)
         let first = windowLength / 2
         let scoredPerWindow = windowLength - first - 1
         let cache = KVCache(shape: network.shape, capacity: windowLength)

@@ -36,7 +36,7 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupportedVersion(let version):
             "unsupported GGUF version \(version) at offset 4 (Phoenix reads versions 2 and 3)"
         case .countTooLarge(let what, let count, let offset):
-            "\(what) of \(count) at offset \(offset) is larger than the rest of the file could hold"
+            "\(what) of \(count) at offset \(offset) is larger than the rest of the file could hold (the file is truncated or corrupt)"
         case .stringTooLong(let length, let offset):
             "string length \(length) at offset \(offset) runs past the end of the file"
         case .invalidUTF8(let what, let offset):

@@ -21,6 +21,9 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "Tokens per window.")
     var ctx = 512
 
+    @Option(help: "Score only the first N windows (llama-perplexity's --chunks).")
+    var chunks: Int?
+
     @Option(help: "Threads (default: every available core).")
     var threads = 0
 
@@ -30,6 +33,7 @@ struct PerplexityCommand: ParsableCommand {
     func validate() throws {
         if ctx < 4 { throw ValidationError("--ctx must be at least 4") }
         if threads < 0 { throw ValidationError("--threads must be at least 1") }
+        if let chunks, chunks < 1 { throw ValidationError("--chunks must be at least 1") }
     }
 
     func run() throws {
@@ -40,7 +44,7 @@ struct PerplexityCommand: ParsableCommand {
         let start = Date()
         let result: PerplexityResult
         do {
-            result = try context.perplexity(of: text, windowLength: ctx) { done, total, ppl in
+            result = try context.perplexity(of: text, windowLength: ctx, maxWindows: chunks) { done, total, ppl in
                 let elapsed = Date().timeIntervalSince(start)
                 let remaining = elapsed / Double(done) * Double(total - done)
                 FileHandle.standardError.write(Data(String(

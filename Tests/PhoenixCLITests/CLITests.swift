@@ -1,0 +1,136 @@
+import Foundation
+import PhoenixGGUF
+import PhoenixTestSupport
+import Testing
+
+/// The `phoenix` executable built beside the tests: flags, exit codes and messages as a user sees them.
+@Suite(.serialized)
+struct CLITests {
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    static var executable: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("phoenix")
+    }
+
+    static func phoenix(_ arguments: String...) throws -> Run { try phoenix(arguments) }
+
+    static func phoenix(_ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func temporaryGGUF(architecture: String) throws -> String {
+        var writer = GGUFWriter()
+        writer.metadata.set("general.architecture", .string(architecture))
+        try writer.addTensor("token_embd.weight", dimensions: [4, 2], values: [Float](repeating: 0.5, count: 8))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-cli-\(UUID()).gguf").path
+        try writer.write(to: path)
+        return path
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path), "phoenix not built"))
+    func badFlagsExitNonZeroWithAMessage() throws {
+        let cases: [([String], String)] = [
+            (["generate", "--prompt", "x", "--max-tokens", "0"], "max tokens must be at least 1"),
+            (["generate", "--prompt", "x", "--temperature=-1"], "temperature must be"),
+            (["generate", "--prompt", "x", "--top-p", "1.5"], "top-p must be"),
+            (["generate", "--prompt", "x", "--model", "/nonexistent/model.gguf"], "does not exist"),
+            (["perplexity", "--file", "/nonexistent.txt", "--ctx", "2"], "--ctx must be at least 4"),
+            (["inspect", "--dequantize"], "--dequantize needs --tensor"),
+        ]
+        for (arguments, message) in cases {
+            let run = try Self.phoenix(arguments)
+            #expect(run.status != 0, "\(arguments) should fail")
+            #expect(run.stderr.contains(message), "\(arguments): stderr was \(run.stderr)")
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path), "phoenix not built"))
+    func unknownArchitectureAndBrokenFilesAreReported() throws {
+        let path = try Self.temporaryGGUF(architecture: "mamba9")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = try Self.phoenix("generate", "--model", path, "--prompt", "hi")
+        #expect(run.status != 0 && run.stderr.contains("unknown architecture 'mamba9'"), "\(run.stderr)")
+        let inspect = try Self.phoenix("inspect", "--model", path, "--json")
+        #expect(inspect.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any]
+        #expect(json?["architecture"] as? String == "mamba9")
+
+        let truncated = path + ".cut"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        try bytes.prefix(40).write(to: URL(fileURLWithPath: truncated))
+        defer { try? FileManager.default.removeItem(atPath: truncated) }
+        let cut = try Self.phoenix("inspect", "--model", truncated)
+        #expect(cut.status != 0 && cut.stderr.contains("truncated"), "\(cut.stderr)")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path) && TestEnvironment.defaultModelTestsEnabled,
+                   "phoenix or the default model missing"))
+    func generateJSONAndContextLimits() throws {
+        let run = try Self.phoenix("generate", "--prompt", "The capital of France is", "--max-tokens", "4", "--json")
+        #expect(run.status == 0, "\(run.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(json["prompt_ids"] as? [Int] == [2, 818, 5279, 529, 7001, 563])
+        #expect(json["tokens"] as? [Int] == [506, 5279, 529, 506])  // transformers' greedy continuation
+        #expect(json["text"] as? String == " the capital of the")
+        #expect((json["decode_tokens_per_second"] as? Double ?? 0) > 0 && (json["prefill_tokens_per_second"] as? Double ?? 0) > 0)
+
+        let long = try Self.phoenix("generate", "--prompt", "one two three four five six seven", "--context", "4")
+        #expect(long.status != 0 && long.stderr.contains("more than the context of 4 allows"), "\(long.stderr)")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path) && TestEnvironment.defaultModelTestsEnabled,
+                   "phoenix or the default model missing"))
+    func dequantizedTensorDumpIsFloat32InFileOrder() throws {
+        let path = try #require(TestEnvironment.defaultModelPath)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("phoenix-dump-\(UUID()).f32").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let run = try Self.phoenix("inspect", "--tensor", "blk.0.attn_output.weight", "--dequantize", "--out", out)
+        #expect(run.status == 0, "\(run.stderr)")
+        let dumped = try Data(contentsOf: URL(fileURLWithPath: out))
+        let file = try GGUFFile(path: path)
+        let info = try #require(file.tensor(named: "blk.0.attn_output.weight"))
+        #expect(dumped.count == info.elementCount * 4 && info.type == .q4_K)
+        // The first Q4_K block by hand: w = d·scale·q − dmin·min, group 0 in the low nibbles of bytes 16..<48.
+        let block = file.data(for: info)
+        let d = Float(Float16(bitPattern: UInt16(block[0]) | UInt16(block[1]) << 8))
+        let dmin = Float(Float16(bitPattern: UInt16(block[2]) | UInt16(block[3]) << 8))
+        let (scale, minimum) = (Float(block[4] & 63), Float(block[8] & 63))
+        let first = dumped.withUnsafeBytes { Array($0.bindMemory(to: Float.self).prefix(32)) }
+        for l in 0..<32 {
+            let q = Float(block[16 + l] & 0x0F)
+            #expect(first[l] == d * scale * q - dmin * minimum)
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path) && TestEnvironment.defaultModelTestsEnabled,
+                   "phoenix or the default model missing"))
+    func chatSaysABaseModelHasNoTemplate() throws {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["chat", "--max-tokens", "3"]
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        input.fileHandleForWriting.write(Data("The capital of France is\n/exit\n".utf8))
+        try input.fileHandleForWriting.close()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(stderr.contains("no chat template"))
+        #expect(stdout.hasPrefix(" the capital of"))
+    }
+}
