@@ -21,17 +21,25 @@ extension Kernels {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
         Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
     }
 
-    @inlinable
+    /// Exact float values of small integers (|q| < 2^22) without the generic SIMD conversion, which the
+    /// compiler leaves as an unspecialized call: 1.5·2^23 + q has q in its low mantissa bits, so
+    /// reinterpreting the bits and subtracting 1.5·2^23 gives q.
+    @inlinable @inline(__always)
+    static func float(_ q: SIMD8<Int32>) -> SIMD8<Float> {
+        unsafeBitCast(q &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12_582_912
+    }
+
+    @inlinable @inline(__always)
     static func store(_ v: SIMD8<Float>, _ y: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(y).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
         SIMD8<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
     }
@@ -49,7 +57,7 @@ extension Kernels {
             let d = SIMD8<Float>(repeating: half(block, 0))
             for k in 0..<4 {
                 let q = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2 + 8 * k, as: SIMD8<Int8>.self))
-                store(SIMD8<Float>(q) * d, out + 8 * k)
+                store(float(q) * d, out + 8 * k)
             }
         }
     }
@@ -67,8 +75,8 @@ extension Kernels {
                 let nibbles = bytes8(block, 6 + 8 * k)
                 let low = (nibbles & 0x0F) | ((high &>> (lanes &+ UInt32(8 * k))) & 1) &<< 4
                 let top = (nibbles &>> 4) | ((high &>> (lanes &+ UInt32(8 * k + 16))) & 1) &<< 4
-                store(d * SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: low) &- 16), out + 8 * k)
-                store(d * SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: top) &- 16), out + 16 + 8 * k)
+                store(d * float(SIMD8<Int32>(truncatingIfNeeded: low) &- 16), out + 8 * k)
+                store(d * float(SIMD8<Int32>(truncatingIfNeeded: top) &- 16), out + 16 + 8 * k)
             }
         }
     }
@@ -88,14 +96,14 @@ extension Kernels {
                 let shift = UInt32(4 * (g % 2))
                 for k in 0..<4 {
                     let q = (bytes8(codes, 32 * (g / 2) + 8 * k) &>> shift) & 0x0F
-                    store(groupD * SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: q)) - groupM, out + 32 * g + 8 * k)
+                    store(groupD * float(SIMD8<Int32>(truncatingIfNeeded: q)) - groupM, out + 32 * g + 8 * k)
                 }
             }
         }
     }
 
     /// The 6-bit scale and min of group `g` from Q4_K/Q5_K's 12 packed bytes (ggml's get_scale_min_k4).
-    @inlinable
+    @inlinable @inline(__always)
     static func scaleMinK4(_ q: UnsafeRawPointer, _ g: Int) -> (UInt8, UInt8) {
         let byte = { (i: Int) in q.load(fromByteOffset: i, as: UInt8.self) }
         if g < 4 { return (byte(g) & 63, byte(g + 4) & 63) }
@@ -118,7 +126,7 @@ extension Kernels {
                         let high = (bytes8(qh, 32 * h + l) &>> UInt32(2 * t)) & 3
                         let q = SIMD8<Int32>(truncatingIfNeeded: low | high &<< 4) &- 32
                         let dl = d * Float(scales.load(fromByteOffset: i / 16, as: Int8.self))
-                        store(SIMD8<Float>(repeating: dl) * SIMD8<Float>(q), out + i)
+                        store(SIMD8<Float>(repeating: dl) * float(q), out + i)
                     }
                 }
             }
