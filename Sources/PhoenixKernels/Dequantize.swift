@@ -39,10 +39,26 @@ extension Kernels {
         UnsafeMutableRawPointer(y).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Eight bytes widened to 32-bit lanes. Written lane by lane because the generic
+    /// `init(truncatingIfNeeded:)` is left unspecialized; this form compiles to one vpmovzxbd.
     @inlinable @inline(__always)
     static func bytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<UInt32> {
-        SIMD8<UInt32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self))
+        let v = p.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt8>.self)
+        return SIMD8<UInt32>(UInt32(v[0]), UInt32(v[1]), UInt32(v[2]), UInt32(v[3]),
+                             UInt32(v[4]), UInt32(v[5]), UInt32(v[6]), UInt32(v[7]))
     }
+
+    /// Eight signed bytes widened to 32-bit lanes (one vpmovsxbd).
+    @inlinable @inline(__always)
+    static func signedBytes8(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int32> {
+        let v = p.loadUnaligned(fromByteOffset: offset, as: SIMD8<Int8>.self)
+        return SIMD8<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]),
+                            Int32(v[4]), Int32(v[5]), Int32(v[6]), Int32(v[7]))
+    }
+
+    /// 32-bit lanes reinterpreted as signed (the values are small: no change).
+    @inlinable @inline(__always)
+    static func signed(_ v: SIMD8<UInt32>) -> SIMD8<Int32> { unsafeBitCast(v, to: SIMD8<Int32>.self) }
 
     @inlinable
     static func dequantizeF16(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
@@ -56,8 +72,7 @@ extension Kernels {
             let block = src + 34 * b, out = y + 32 * b
             let d = SIMD8<Float>(repeating: half(block, 0))
             for k in 0..<4 {
-                let q = SIMD8<Int32>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2 + 8 * k, as: SIMD8<Int8>.self))
-                store(float(q) * d, out + 8 * k)
+                store(float(signedBytes8(block, 2 + 8 * k)) * d, out + 8 * k)
             }
         }
     }
@@ -75,8 +90,8 @@ extension Kernels {
                 let nibbles = bytes8(block, 6 + 8 * k)
                 let low = (nibbles & 0x0F) | ((high &>> (lanes &+ UInt32(8 * k))) & 1) &<< 4
                 let top = (nibbles &>> 4) | ((high &>> (lanes &+ UInt32(8 * k + 16))) & 1) &<< 4
-                store(d * float(SIMD8<Int32>(truncatingIfNeeded: low) &- 16), out + 8 * k)
-                store(d * float(SIMD8<Int32>(truncatingIfNeeded: top) &- 16), out + 16 + 8 * k)
+                store(d * float(signed(low) &- 16), out + 8 * k)
+                store(d * float(signed(top) &- 16), out + 16 + 8 * k)
             }
         }
     }
@@ -96,7 +111,7 @@ extension Kernels {
                 let shift = UInt32(4 * (g % 2))
                 for k in 0..<4 {
                     let q = (bytes8(codes, 32 * (g / 2) + 8 * k) &>> shift) & 0x0F
-                    store(groupD * float(SIMD8<Int32>(truncatingIfNeeded: q)) - groupM, out + 32 * g + 8 * k)
+                    store(groupD * float(signed(q)) - groupM, out + 32 * g + 8 * k)
                 }
             }
         }
@@ -124,7 +139,7 @@ extension Kernels {
                         let i = 128 * h + 32 * t + l
                         let low = (bytes8(ql, 64 * h + 32 * (t % 2) + l) &>> UInt32(4 * (t / 2))) & 0x0F
                         let high = (bytes8(qh, 32 * h + l) &>> UInt32(2 * t)) & 3
-                        let q = SIMD8<Int32>(truncatingIfNeeded: low | high &<< 4) &- 32
+                        let q = signed(low | high &<< 4) &- 32
                         let dl = d * Float(scales.load(fromByteOffset: i / 16, as: Int8.self))
                         store(SIMD8<Float>(repeating: dl) * float(q), out + i)
                     }

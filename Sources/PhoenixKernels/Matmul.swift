@@ -17,6 +17,13 @@ extension Kernels {
                               into out: UnsafeMutablePointer<Float>, outStride: Int? = nil, pool: ThreadPool) {
         let stride = outStride ?? w.rows
         let columns = w.columns
+        if tokens == 1, fusedDot(w.type, w.base, x, count: 0) != nil {
+            // Decoding: read each quantized row once, no float copy.
+            pool.parallelFor(w.rows, grain: 16) { rows in
+                for r in rows { out[r] = fusedDot(w.type, w.base + r * w.rowBytes, x, count: columns)! }
+            }
+            return
+        }
         pool.parallelFor(w.rows, grain: 4) { rows in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: panelRows * columns) { buffer in
                 let panel = buffer.baseAddress!

@@ -54,3 +54,22 @@ import Testing
         for t in 0..<tokens { for r in rows..<9 { #expect(out[t * 9 + r] == -7) } }
     }
 }
+
+@Suite struct FusedDotTests {
+    @Test(arguments: [QuantType.q8_0, .q5_0], [1, 3, 7, 20])
+    func fastMatchesReference(type: QuantType, blocks: Int) throws {
+        var rng = SplitMix64(seed: UInt64(blocks) * 31 + UInt64(type.rawValue))
+        let count = 32 * blocks
+        let row = Quantization.quantize(type, rng.floats(count, in: -2...2)), x = rng.floats(count)
+        let (fast, slow) = row.withUnsafeBytes { raw in
+            (Kernels.fusedDot(type, raw.baseAddress!, x, count: count), Reference.fusedDot(type, raw.baseAddress!, x, count: count))
+        }
+        let expected = try #require(slow)
+        #expect(abs(try #require(fast) - expected) <= 1e-4 * max(1, abs(expected)))
+    }
+
+    @Test func formatsWithoutAFusedFormSayNil() {
+        let bytes = [UInt8](repeating: 0, count: 144)
+        #expect(bytes.withUnsafeBytes { Kernels.fusedDot(.q4_K, $0.baseAddress!, [Float](repeating: 1, count: 256), count: 256) } == nil)
+    }
+}
