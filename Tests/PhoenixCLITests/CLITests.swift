@@ -14,19 +14,9 @@ struct CLITests {
 
     static func phoenix(_ arguments: String...) throws -> Run { try phoenix(arguments) }
 
-    static func phoenix(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+    static func phoenix(_ arguments: [String], input: String? = nil) throws -> Run {
+        let result = try TestEnvironment.run(executable, arguments, input: input.map { Data($0.utf8) })
+        return Run(status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr)
     }
 
     static func temporaryGGUF(architecture: String) throws -> String {
@@ -116,20 +106,9 @@ struct CLITests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path) && TestEnvironment.defaultModelTestsEnabled,
                    "phoenix or the default model missing"))
     func chatSaysABaseModelHasNoTemplate() throws {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = ["chat", "--max-tokens", "3"]
-        let input = Pipe(), out = Pipe(), err = Pipe()
-        process.standardInput = input
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        input.fileHandleForWriting.write(Data("The capital of France is\n/exit\n".utf8))
-        try input.fileHandleForWriting.close()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let run = try Self.phoenix(["chat", "--max-tokens", "3"], input: "The capital of France is\n/exit\n")
+        let (stdout, stderr) = (run.stdout, run.stderr)
+        #expect(run.status == 0)
         #expect(stderr.contains("no chat template"))
         #expect(stdout.hasPrefix(" the capital of"))
     }

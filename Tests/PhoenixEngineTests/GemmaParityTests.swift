@@ -5,8 +5,9 @@ import PhoenixModels
 import PhoenixTestSupport
 import Testing
 
-/// The default model against Hugging Face transformers (float32, weights dequantized from the same
-/// file), from Tests/Fixtures/models/gemma3-transformers.json (made by Scripts/goldens/model_goldens.py).
+/// The default model against Hugging Face transformers (float32, weights dequantized from the same file)
+/// and llama.cpp, from Tests/Fixtures/models/gemma3-{transformers,llamacpp}.json (made by
+/// Scripts/goldens/model_goldens.py).
 @Suite(.enabled(if: TestEnvironment.defaultModelTestsEnabled, "default model not installed"), .serialized)
 struct GemmaParityTests {
     struct Fixture: Decodable {
@@ -16,7 +17,7 @@ struct GemmaParityTests {
             var generatedIDs: [Int]
             var margins: [Double]
             var firstNearTieStep: Int?
-            var finalTop10: [TopEntry]
+            var finalTop10: [TopEntry]?
             var finalLogitsRow: Int?
 
             enum CodingKeys: String, CodingKey {
@@ -27,7 +28,7 @@ struct GemmaParityTests {
         }
         struct TopEntry: Decodable { var id: Int; var logprob: Double }
         var nearTie: Double
-        var finalLogitsFile: String
+        var finalLogitsFile: String?
         var prompts: [Prompt]
 
         enum CodingKeys: String, CodingKey {
@@ -36,8 +37,8 @@ struct GemmaParityTests {
         }
     }
 
-    static func fixture() throws -> Fixture {
-        let data = try Data(contentsOf: TestEnvironment.fixture("models/gemma3-transformers.json"))
+    static func fixture(_ name: String = "models/gemma3-transformers.json") throws -> Fixture {
+        let data = try Data(contentsOf: TestEnvironment.fixture(name))
         return try JSONDecoder().decode(Fixture.self, from: data)
     }
 
@@ -46,23 +47,30 @@ struct GemmaParityTests {
         return GenerationContext(model: try LoadedModel(path: path), threads: 0, contextLimit: 1024)
     }
 
-    /// Greedy ids equal transformers' up to the first step where its two best logits are within 0.3.
+    /// Greedy ids equal each reference's up to the first step where that reference's two best logits are
+    /// within 0.3 (transformers from gemma3-transformers.json, llama.cpp from gemma3-llamacpp.json; both
+    /// were given the same prompt ids).
     @Test func greedyTokensMatchUpToTheFirstNearTie() throws {
-        let fixture = try Self.fixture()
+        let transformers = try Self.fixture()
+        let llamaCpp = try Self.fixture("models/gemma3-llamacpp.json")
         let context = try Self.context()
-        #expect(fixture.prompts.count >= 20)
+        #expect(transformers.prompts.count >= 20)
+        #expect(llamaCpp.prompts.map(\.promptIDs) == transformers.prompts.map(\.promptIDs))
         var options = GenerateOptions()
-        options.maxTokens = fixture.prompts.map(\.generatedIDs.count).max() ?? 32
-        var fullMatches = 0
-        for prompt in fixture.prompts {
+        options.maxTokens = transformers.prompts.map(\.generatedIDs.count).max() ?? 32
+        var identical = ["transformers": 0, "llama.cpp": 0]
+        for (index, prompt) in transformers.prompts.enumerated() {
             let ours = try context.run(promptIDs: prompt.promptIDs, options: options) { _ in }.tokens
-            let checked = prompt.firstNearTieStep ?? prompt.generatedIDs.count
-            let expected = Array(prompt.generatedIDs.prefix(checked))
-            #expect(Array(ours.prefix(checked)) == Array(expected.prefix(ours.count)),
-                    "\(prompt.name): diverges before the first near-tie (step \(checked))")
-            if ours == prompt.generatedIDs { fullMatches += 1 }
+            for (reference, name) in [(prompt, "transformers"), (llamaCpp.prompts[index], "llama.cpp")] {
+                let checked = reference.firstNearTieStep ?? reference.generatedIDs.count
+                let expected = Array(reference.generatedIDs.prefix(checked))
+                #expect(Array(ours.prefix(checked)) == Array(expected.prefix(ours.count)),
+                        "\(prompt.name): diverges from \(name) before its first near-tie (step \(checked))")
+                if ours == reference.generatedIDs { identical[name, default: 0] += 1 }
+            }
         }
-        print("gemma3 greedy parity: \(fullMatches) of \(fixture.prompts.count) prompts identical for all tokens")
+        print("gemma3 greedy parity over \(transformers.prompts.count) prompts: identical for all tokens with "
+            + "transformers \(identical["transformers"]!), with llama.cpp \(identical["llama.cpp"]!)")
     }
 
     /// The logits after the prompt: cosine similarity >= 0.999 with transformers' and the top-10
@@ -72,7 +80,7 @@ struct GemmaParityTests {
         let context = try Self.context()
         let network = context.model.network
         let vocabulary = network.shape.vocabularySize
-        let blob = try Data(contentsOf: TestEnvironment.fixture("models/" + fixture.finalLogitsFile))
+        let blob = try Data(contentsOf: TestEnvironment.fixture("models/" + (try #require(fixture.finalLogitsFile))))
         let reference: [Float] = blob.withUnsafeBytes { raw in
             raw.bindMemory(to: UInt16.self).map { Float(Float16(bitPattern: UInt16(littleEndian: $0))) }
         }
@@ -80,7 +88,7 @@ struct GemmaParityTests {
         for prompt in fixture.prompts {
             let logits = try Self.finalLogits(context, prompt.promptIDs)
             let logSoftmax = Self.logSoftmax(logits)
-            for entry in prompt.finalTop10 {
+            for entry in prompt.finalTop10 ?? [] {
                 let difference = abs(logSoftmax[entry.id] - entry.logprob)
                 worstTop10 = max(worstTop10, difference)
                 #expect(difference <= 0.05, "\(prompt.name): token \(entry.id) log-prob \(logSoftmax[entry.id]) vs \(entry.logprob)")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where the repository and its references live, for tests that compare against tools no one here wrote.
 public enum TestEnvironment {
@@ -35,24 +36,51 @@ public enum TestEnvironment {
         public let description: String
     }
 
+    /// What a finished process printed.
+    public struct ProcessOutput: Sendable {
+        public var status: Int32
+        public var stdout: Data
+        public var stderr: String
+    }
+
+    /// Runs `executable` with `arguments` (from the repository root unless told otherwise), feeding it
+    /// `input`, and collects both outputs. The error stream is read on another thread, so neither pipe
+    /// can fill up and stall the process.
+    public static func run(_ executable: URL, _ arguments: [String], input: Data? = nil,
+                           in directory: URL = repositoryRoot) throws -> ProcessOutput {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let output = Pipe(), errors = Pipe(), stdin = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+        try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(input)
+            try stdin.fileHandleForWriting.close()
+        }
+        let errorData = Mutex(Data())
+        let errorsRead = DispatchSemaphore(value: 0)
+        Thread {
+            errorData.withLock { $0 = errors.fileHandleForReading.readDataToEndOfFile() }
+            errorsRead.signal()
+        }.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        errorsRead.wait()
+        return ProcessOutput(status: process.terminationStatus, stdout: data,
+                             stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+    }
+
     /// Runs `python3 ARGS` (or `$PYTHON`) from the repository root and returns its standard output.
     public static func runPython(_ arguments: [String]) throws -> Data {
         let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python] + arguments
-        process.currentDirectoryURL = repositoryRoot
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        // Read before waiting: a reference may print more than a pipe buffer holds.
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(python) \(arguments.joined(separator: " ")) failed: \(errorText.suffix(2000))")
+        let result = try run(URL(fileURLWithPath: "/usr/bin/env"), [python] + arguments)
+        guard result.status == 0 else {
+            throw Failure(description: "\(python) \(arguments.joined(separator: " ")) failed: \(result.stderr.suffix(2000))")
         }
-        return data
+        return result.stdout
     }
 }

@@ -1,0 +1,34 @@
+import Foundation
+import PhoenixGGUF
+import PhoenixModels
+import PhoenixTestSupport
+import Testing
+
+/// Tiny random Llama, Qwen 2 and Qwen 3 models built with Hugging Face transformers and converted by
+/// llama.cpp's convert_hf_to_gguf.py (Tests/Fixtures/models/tiny-*.gguf, made by
+/// Scripts/goldens/model_goldens.py): Phoenix's logits at every position equal transformers' in float32.
+@Suite struct TransformersParityTests {
+    struct Fixture: Decodable {
+        var tokenIds: [Int]
+        var logits: [[Float]]
+    }
+
+    @Test(arguments: ["tiny-llama", "tiny-llama-rope-scaled", "tiny-qwen2", "tiny-qwen3"])
+    func logitsMatchTransformers(name: String) throws {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let fixture = try decoder.decode(Fixture.self, from: Data(contentsOf: TestEnvironment.fixture("models/\(name).json")))
+        let file = try GGUFFile(path: TestEnvironment.fixture("models/\(name).gguf").path)
+        let model = try ModelRegistry.load(file)
+        for batched in [true, false] {
+            let ours = try TinyModel.logits(model, fixture.tokenIds, batched: batched)
+            #expect(ours.count == fixture.logits.count)
+            var worst: Float = 0
+            for (row, expected) in zip(ours, fixture.logits) {
+                let scale = max(1, expected.map(abs).max() ?? 1)
+                for (a, b) in zip(row, expected) { worst = max(worst, abs(a - b) / scale) }
+            }
+            #expect(worst <= 1e-4, "\(name) (\(batched ? "prefill" : "decode")): worst relative difference \(worst)")
+        }
+    }
+}
