@@ -16,6 +16,7 @@ Everything written here comes from those two references; nothing is edited by ha
     model_goldens.py perplexity       llama-perplexity on the GPL-3 text (and the same windows in transformers)
     model_goldens.py tiny             tiny seeded llama / qwen2 / qwen3 models: transformers -> safetensors ->
                                       convert_hf_to_gguf.py (f32) -> GGUF fixtures + transformers logits
+                                      (--only NAME, repeatable, limits it to those models, e.g. qwen2-yarn)
     model_goldens.py all              every step above, in order
 
 Outputs go to Tests/Fixtures/models/ (override with --out). The model is
@@ -627,7 +628,7 @@ def perplexity_hf(contexts):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Tiny random models: llama, llama with llama3 rope scaling, qwen2, qwen3
+# Tiny random models: llama, llama with llama3 rope scaling, qwen2, qwen2 with YaRN rope scaling, qwen3
 
 TINY_TEXT = "This License applies to any program."
 
@@ -649,12 +650,24 @@ TINY_MODELS = {
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
         rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 20000.0},
         max_position_embeddings=512, tie_word_embeddings=True, use_sliding_window=False)),
+    "qwen2-yarn": ("Qwen2ForCausalLM", dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        rms_norm_eps=1e-6,
+        # head_dim 8, theta 10000, original context 64: YaRN's correction range is dims [0, 2] (beta_fast 32,
+        # beta_slow 1), so frequency 0 is kept, 1 is half interpolated, 2 and 3 are divided by factor; the
+        # cos/sin magnitude is 0.1 ln(4) + 1. TINY_TOKENS runs past the original context.
+        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+                         "original_max_position_embeddings": 64},
+        max_position_embeddings=256, tie_word_embeddings=True, use_sliding_window=False)),
     "qwen3": ("Qwen3ForCausalLM", dict(
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
         head_dim=16, rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 30000.0},
         max_position_embeddings=512, tie_word_embeddings=True, attention_bias=False, use_sliding_window=False)),
 }
-TINY_SEEDS = {"llama": 1, "llama-rope-scaled": 2, "qwen2": 3, "qwen3": 4}
+TINY_SEEDS = {"llama": 1, "llama-rope-scaled": 2, "qwen2": 3, "qwen3": 4, "qwen2-yarn": 5}
+# Models whose sequence is longer than TINY_TEXT: this many ids (BOS + the start of the GPL-3 text), so that
+# positions pass the original context of a context-extending rope scaling.
+TINY_TOKENS = {"qwen2-yarn": 96}
 
 
 def train_tiny_tokenizer(work):
@@ -692,7 +705,15 @@ def randomize(model, seed):
                 p.copy_(noise / math.sqrt(p.shape[1]))
 
 
-def tiny(out):
+def tiny_sequence(sp, name):
+    """The ids a tiny model is run on, and the text they spell (without BOS)."""
+    if name not in TINY_TOKENS:
+        return [sp.bos_id()] + sp.encode(TINY_TEXT), TINY_TEXT
+    pieces = sp.encode(GPL3.read_text(encoding="utf-8"))[:TINY_TOKENS[name] - 1]
+    return [sp.bos_id()] + pieces, sp.decode(pieces)
+
+
+def tiny(out, only=None):
     import numpy as np
     import sentencepiece as spm
     import torch
@@ -708,11 +729,17 @@ def tiny(out):
     spm_model = train_tiny_tokenizer(work)
     sp = spm.SentencePieceProcessor(model_file=str(spm_model))
     vocab = sp.vocab_size()
-    ids = [sp.bos_id()] + sp.encode(TINY_TEXT)
-    print(f"tiny tokenizer: {vocab} pieces; sequence of {len(ids)} ids: {ids}")
+    print(f"tiny tokenizer: {vocab} pieces")
+    unknown = set(only or []) - set(TINY_MODELS)
+    if unknown:
+        sys.exit(f"no tiny model named {', '.join(sorted(unknown))} (known: {', '.join(TINY_MODELS)})")
 
     llama_ok = (BIN / "llama-server").exists()
     for name, (cls_name, kwargs) in TINY_MODELS.items():
+        if only and name not in only:
+            continue
+        ids, text = tiny_sequence(sp, name)
+        print(f"tiny-{name}: sequence of {len(ids)} ids: {ids}")
         cls = getattr(transformers, cls_name)
         config = cls.config_class(vocab_size=vocab, bos_token_id=1, eos_token_id=2, pad_token_id=None,
                                   dtype="float32", **kwargs)
@@ -766,7 +793,7 @@ def tiny(out):
             "seed": TINY_SEEDS[name],
             "init": TINY_INIT,
             "tokenizer": "SentencePiece BPE, 256 pieces, trained on " + str(GPL3) + " (unk 0, bos 1, eos 2)",
-            "text": TINY_TEXT,
+            "text": text,
             "token_ids": ids,
             "logits_shape": list(logits.shape),
             "logits": [[float(x) for x in row] for row in logits],
@@ -812,6 +839,8 @@ def main():
     ap.add_argument("step", choices=["versions", "gemma-hf", "gemma-llamacpp", "gemma-llamacpp-f32", "compare", "perplexity", "tiny", "all"])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--ctx", type=int, action="append", help="perplexity context(s); default 512 and 128")
+    ap.add_argument("--only", action="append", metavar="NAME",
+                    help="tiny: build only this model (repeatable; default all of " + ", ".join(TINY_MODELS) + ")")
     args = ap.parse_args()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -827,7 +856,7 @@ def main():
     if args.step in ("perplexity", "all"):
         perplexity(out, args.ctx or [512, 128])
     if args.step in ("tiny", "all"):
-        tiny(out)
+        tiny(out, args.only)
 
 
 if __name__ == "__main__":

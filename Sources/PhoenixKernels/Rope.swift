@@ -20,6 +20,8 @@ public struct RopeFrequencies: Sendable {
     public let inverseFrequencies: [Double]
     /// Positions are divided by this (linear RoPE scaling); 1 when unscaled.
     public let positionScale: Double
+    /// cos and sin are multiplied by this (YaRN's attention factor); 1 otherwise.
+    public let magnitude: Double
 
     /// `factors`: llama3-style per-frequency divisors (the `rope_freqs` tensor), or nil.
     public init(style: RopeStyle, ropeDim: Int, base: Double, linearScale: Double = 1, factors: [Float]? = nil) {
@@ -27,14 +29,45 @@ public struct RopeFrequencies: Sendable {
         self.style = style
         self.ropeDim = ropeDim
         self.positionScale = linearScale
+        self.magnitude = 1
         inverseFrequencies = (0..<ropeDim / 2).map { i in
             pow(base, -2 * Double(i) / Double(ropeDim)) / Double(factors?[i] ?? 1)
+        }
+    }
+
+    /// YaRN (Peng et al. 2023, arXiv:2309.00071), as transformers' `_compute_yarn_parameters` defines it
+    /// (modeling_rope_utils.py, transformers 5.24.0, with `truncate` true). With d = `ropeDim` and
+    /// c(r) = d ln(originalContextLength / (2π r)) / (2 ln base), the dimensions that turn more than `betaFast`
+    /// times over the original context keep θ_i (extrapolation), those that turn fewer than `betaSlow` times
+    /// use θ_i / factor (interpolation), and a linear ramp over i blends the two in between:
+    ///   low = max(⌊c(betaFast)⌋, 0), high = min(⌈c(betaSlow)⌉, d - 1),
+    ///   ramp_i = clamp((i - low) / (high - low), 0, 1),   θ'_i = θ_i (1 - ramp_i) + θ_i / factor · ramp_i.
+    /// cos and sin are then scaled by `attentionFactor`, by default 0.1 ln(factor) + 1 (1 when factor ≤ 1).
+    public init(style: RopeStyle, ropeDim: Int, base: Double, yarnFactor factor: Double, originalContextLength: Int,
+                betaFast: Double = 32, betaSlow: Double = 1, attentionFactor: Double? = nil) {
+        precondition(ropeDim % 2 == 0, "RoPE dimension must be even")
+        self.style = style
+        self.ropeDim = ropeDim
+        self.positionScale = 1
+        self.magnitude = attentionFactor ?? (factor <= 1 ? 1 : 0.1 * log(factor) + 1)
+        let d = Double(ropeDim)
+        func correctionDim(_ rotations: Double) -> Double {
+            d * log(Double(originalContextLength) / (rotations * 2 * Double.pi)) / (2 * log(base))
+        }
+        let low = max(correctionDim(betaFast).rounded(.down), 0)
+        var high = min(correctionDim(betaSlow).rounded(.up), d - 1)
+        if low == high { high += 0.001 }  // as transformers: avoids dividing by zero
+        inverseFrequencies = (0..<ropeDim / 2).map { i in
+            let extrapolated = pow(base, -2 * Double(i) / d)
+            let ramp = min(max((Double(i) - low) / (high - low), 0), 1)
+            return extrapolated * (1 - ramp) + extrapolated / factor * ramp
         }
     }
 }
 
 extension Kernels {
-    /// Rotates `heads` rows of `headDim` (contiguous) for a token at `position`, in place.
+    /// Rotates `heads` rows of `headDim` (contiguous) for a token at `position`, in place, and scales the
+    /// rotated dimensions by `frequencies.magnitude`. Must match `Reference.rope`.
     public static func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int,
                             _ frequencies: RopeFrequencies) {
         let half = frequencies.ropeDim / 2
@@ -42,8 +75,8 @@ extension Kernels {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * half) { table in
             for i in 0..<half {
                 let angle = p * frequencies.inverseFrequencies[i]
-                table[2 * i] = Float(cos(angle))
-                table[2 * i + 1] = Float(sin(angle))
+                table[2 * i] = Float(cos(angle) * frequencies.magnitude)
+                table[2 * i + 1] = Float(sin(angle) * frequencies.magnitude)
             }
             for h in 0..<heads {
                 let row = x + h * headDim

@@ -1,6 +1,6 @@
 // The Llama family: Llama 2/3 and Mistral (`llama`), Qwen 2 / 2.5 (`qwen2`: Q/K/V biases) and Qwen 3
-// (`qwen3`: Q/K norms). RMSNorm, SwiGLU, grouped-query attention, RoPE (with linear scaling and Llama 3's
-// per-frequency factors), output tied to the embedding when the file has no `output.weight`.
+// (`qwen3`: Q/K norms). RMSNorm, SwiGLU, grouped-query attention, RoPE (with linear or YaRN scaling and
+// Llama 3's per-frequency factors), output tied to the embedding when the file has no `output.weight`.
 // Ported from llama.cpp src/models/{llama,qwen2,qwen3}.cpp (llama-cpp-python 0.3.36 sdist) and checked
 // against Hugging Face transformers on tiny random models.
 import PhoenixGGUF
@@ -36,19 +36,62 @@ public struct LlamaConfig: Sendable {
         normEps = try meta.float("\(arch).attention.layer_norm_rms_epsilon", default: normEps)
 
         let scaling = try meta.string("\(arch).rope.scaling.type", default: "none")
-        guard scaling == "none" || scaling == "linear" else {
-            throw ModelError.unsupported("RoPE scaling '\(scaling)' (Phoenix supports none and linear)")
+        guard scaling == "none" || scaling == "linear" || scaling == "yarn" else {
+            throw ModelError.unsupported("RoPE scaling '\(scaling)' (Phoenix supports none, linear and yarn)")
         }
-        let factor = scaling == "linear" ? Double(try meta.float("\(arch).rope.scaling.factor", default: 1)) : 1
         let ropeDim = try meta.int("\(arch).rope.dimension_count", default: headDim)
         if let ropeFactors, ropeFactors.count != ropeDim / 2 {
             throw ModelError.wrongShape(tensor: "rope_freqs.weight", expected: [ropeDim / 2], found: [ropeFactors.count])
         }
         // Llama files hold Q/K permuted for adjacent-pair rotation; Qwen files keep the NeoX layout.
-        rope = RopeFrequencies(style: variant == .llama ? .interleaved : .halves, ropeDim: ropeDim,
-                               base: Double(try meta.float("\(arch).rope.freq_base", default: 10_000)),
-                               linearScale: factor, factors: ropeFactors)
+        let style: RopeStyle = variant == .llama ? .interleaved : .halves
+        let base = Double(try meta.float("\(arch).rope.freq_base", default: 10_000))
+        if scaling == "yarn" {
+            rope = try Self.yarn(meta, arch: arch, style: style, ropeDim: ropeDim, base: base,
+                                 contextLength: shape.contextLength, ropeFactors: ropeFactors)
+        } else {
+            let factor = scaling == "linear" ? Double(try meta.float("\(arch).rope.scaling.factor", default: 1)) : 1
+            rope = RopeFrequencies(style: style, ropeDim: ropeDim, base: base, linearScale: factor, factors: ropeFactors)
+        }
         attentionScale = 1 / Float(headDim).squareRoot()
+    }
+
+    /// YaRN from the keys convert_hf_to_gguf.py writes for `rope_scaling.rope_type = "yarn"`: `factor`,
+    /// `original_context_length` (transformers' original_max_position_embeddings, required there and here) and,
+    /// only when the checkpoint sets them, `yarn_beta_fast`, `yarn_beta_slow` and `yarn_attn_factor`
+    /// (transformers' attention_factor). Missing ones take transformers' defaults: factor =
+    /// context_length / original_context_length, betas 32 and 1, attention factor 0.1 ln(factor) + 1.
+    private static func yarn(_ meta: GGUFMetadata, arch: String, style: RopeStyle, ropeDim: Int, base: Double,
+                             contextLength: Int, ropeFactors: [Float]?) throws -> RopeFrequencies {
+        let key = "\(arch).rope.scaling"
+        if ropeFactors != nil {
+            throw ModelError.unsupported("YaRN RoPE scaling together with rope_freqs.weight")
+        }
+        // llama.cpp's extrapolation mix and DeepSeek's mscale_all_dim have no counterpart in transformers'
+        // YaRN for these models; 1 and 0 are the values that leave its formula unchanged.
+        if try meta.float("\(key).yarn_ext_factor", default: 1) != 1 {
+            throw ModelError.unsupported("YaRN with \(key).yarn_ext_factor other than 1")
+        }
+        if try meta.float("\(key).yarn_log_multiplier", default: 0) != 0 {
+            throw ModelError.unsupported("YaRN with \(key).yarn_log_multiplier")
+        }
+        let originalContextLength = try meta.int("\(key).original_context_length")
+        guard originalContextLength > 0 else {
+            throw ModelError.badHyperparameter(key: "\(key).original_context_length", reason: "must be positive")
+        }
+        let factor = Double(try meta.float("\(key).factor",
+                                           default: Float(contextLength) / Float(originalContextLength)))
+        guard factor > 0 else {
+            throw ModelError.badHyperparameter(key: "\(key).factor", reason: "\(factor) must be positive")
+        }
+        let attentionFactor = try meta["\(key).yarn_attn_factor"].map { _ in
+            Double(try meta.float("\(key).yarn_attn_factor"))
+        }
+        return RopeFrequencies(style: style, ropeDim: ropeDim, base: base, yarnFactor: factor,
+                               originalContextLength: originalContextLength,
+                               betaFast: Double(try meta.float("\(key).yarn_beta_fast", default: 32)),
+                               betaSlow: Double(try meta.float("\(key).yarn_beta_slow", default: 1)),
+                               attentionFactor: attentionFactor)
     }
 }
 

@@ -49,6 +49,44 @@ import Testing
     }
 }
 
+extension AttentionTests {
+    /// Kernels.rope ≈ Reference.rope for both pairings, partial rotation, linear and YaRN scaling, odd positions.
+    @Test(arguments: [(8, 8, 0), (8, 16, 7), (16, 16, 95), (6, 10, 1), (64, 64, 4097)])
+    func ropeMatchesReference(ropeDim: Int, headDim: Int, position: Int) {
+        var rng = SplitMix64(seed: UInt64(ropeDim * 1000 + position))
+        let x = rng.floats(3 * headDim, in: -2...2)
+        for style in [RopeStyle.interleaved, .halves] {
+            let variants = [
+                RopeFrequencies(style: style, ropeDim: ropeDim, base: 10_000),
+                RopeFrequencies(style: style, ropeDim: ropeDim, base: 500_000, linearScale: 4),
+                RopeFrequencies(style: style, ropeDim: ropeDim, base: 10_000, yarnFactor: 4, originalContextLength: 64),
+            ]
+            for frequencies in variants {
+                var fast = x, slow = x
+                Kernels.rope(&fast, heads: 3, headDim: headDim, position: position, frequencies)
+                Reference.rope(&slow, heads: 3, headDim: headDim, position: position, frequencies)
+                for i in 0..<x.count { #expect(abs(fast[i] - slow[i]) <= 1e-5 * max(1, abs(slow[i]))) }
+            }
+        }
+    }
+
+    /// YaRN with d 8, base 10000, original context 64: c(32) < 0 and c(1) = 1.008, so low 0, high 2, and the
+    /// ramp over the 4 frequencies is [0, ½, 1, 1]; cos/sin scale by 0.1 ln 4 + 1 (transformers' values).
+    @Test func yarnBlendsFrequencies() {
+        let yarn = RopeFrequencies(style: .halves, ropeDim: 8, base: 10_000, yarnFactor: 4, originalContextLength: 64)
+        let ramp = [0, 0.5, 1, 1]
+        for i in 0..<4 {
+            let theta = Double.pow(10_000, -2 * Double(i) / 8)
+            #expect(abs(yarn.inverseFrequencies[i] - (theta * (1 - ramp[i]) + theta / 4 * ramp[i])) <= 1e-15)
+        }
+        #expect(abs(yarn.magnitude - (0.1 * log(4) + 1)) <= 1e-15)
+        #expect(yarn.positionScale == 1)
+        let unscaled = RopeFrequencies(style: .halves, ropeDim: 8, base: 10_000, yarnFactor: 1, originalContextLength: 64)
+        #expect(unscaled.magnitude == 1)
+        #expect(unscaled.inverseFrequencies == RopeFrequencies(style: .halves, ropeDim: 8, base: 10_000).inverseFrequencies)
+    }
+}
+
 extension Double {
     static func pow(_ base: Double, _ exponent: Double) -> Double { Foundation.pow(base, exponent) }
 }

@@ -31,8 +31,12 @@ import Testing
                                                      reason: "3 must divide the head count 4")) {
             try ModelRegistry.load(file)
         }
+        let longrope = try TinyModel.file("qwen2") { meta, _ in meta.set("qwen2.rope.scaling.type", .string("longrope")) }
+        #expect(throws: ModelError.unsupported("RoPE scaling 'longrope' (Phoenix supports none, linear and yarn)")) {
+            try ModelRegistry.load(longrope)
+        }
         let yarn = try TinyModel.file("qwen2") { meta, _ in meta.set("qwen2.rope.scaling.type", .string("yarn")) }
-        #expect(throws: ModelError.unsupported("RoPE scaling 'yarn' (Phoenix supports none and linear)")) {
+        #expect(throws: GGUFError.missingKey("qwen2.rope.scaling.original_context_length")) {
             try ModelRegistry.load(yarn)
         }
         let missing = try TinyModel.file("gemma3") { meta, _ in meta = meta.removing("gemma3.block_count") }

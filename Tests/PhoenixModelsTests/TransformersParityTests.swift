@@ -4,7 +4,7 @@ import PhoenixModels
 import PhoenixTestSupport
 import Testing
 
-/// Tiny random Llama, Qwen 2 and Qwen 3 models built with Hugging Face transformers and converted by
+/// Tiny random Llama, Qwen 2 (one with YaRN RoPE scaling) and Qwen 3 models built with Hugging Face transformers and converted by
 /// llama.cpp's convert_hf_to_gguf.py (Tests/Fixtures/models/tiny-*.gguf, made by
 /// Scripts/goldens/model_goldens.py): Phoenix's logits at every position equal transformers' in float32.
 @Suite struct TransformersParityTests {
@@ -13,7 +13,7 @@ import Testing
         var logits: [[Float]]
     }
 
-    @Test(arguments: ["tiny-llama", "tiny-llama-rope-scaled", "tiny-qwen2", "tiny-qwen3"])
+    @Test(arguments: ["tiny-llama", "tiny-llama-rope-scaled", "tiny-qwen2", "tiny-qwen2-yarn", "tiny-qwen3"])
     func logitsMatchTransformers(name: String) throws {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
