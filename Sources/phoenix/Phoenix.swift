@@ -7,6 +7,7 @@ struct Phoenix: AsyncParsableCommand {
         commandName: "phoenix",
         abstract: "Run and study large language models from GGUF files on the CPU.",
         subcommands: [
+            BenchCommand.self,
             ChatCommand.self,
             GenerateCommand.self,
             InspectCommand.self,

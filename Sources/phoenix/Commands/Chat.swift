@@ -53,7 +53,7 @@ struct ChatCommand: ParsableCommand {
                     case .finished: break
                     }
                 }
-                print()
+                FileHandle.standardOutput.write(Data("\n".utf8))
                 if format != nil { messages.append(ChatMessage(.assistant, result.text)) }
             } catch let error as EngineError {
                 note("error: \(error)")

@@ -51,7 +51,7 @@ struct GenerateCommand: ParsableCommand {
         if json {
             try printJSON(GenerateReport(result))
         } else {
-            print()
+            FileHandle.standardOutput.write(Data("\n".utf8))  // unbuffered, like the streamed text
             let t = result.timings
             FileHandle.standardError.write(Data(String(
                 format: "prefill: %d tokens, %.1f tokens/s | decode: %d tokens, %.1f tokens/s | finish: %@\n",

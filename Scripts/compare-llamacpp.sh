@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Measures Phoenix against llama.cpp on the same model, the same machine and in the same run:
+# llama-bench and `phoenix bench` take turns (round 1: llama.cpp then Phoenix, round 2: the same, ...)
+# so drifting machine load affects both alike. Prints, for pp and tg at each thread count, the median
+# over rounds of each round's mean tokens/s, and Phoenix's speed as a fraction of llama.cpp's.
+#
+#   Scripts/compare-llamacpp.sh                         # pp512 and tg128, 2 threads, 3 rounds of 2 repetitions
+#   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [--model PATH] [--json FILE]
+#
+# Builds llama-bench with Scripts/build-llamacpp.sh if it is missing (the llama-cpp-python sdist from
+# PyPI) and Phoenix in release mode (PHOENIX_BIN=path skips the build and runs that executable).
+# llama-bench runs with --repack 0: its repacked weight layouts use instructions some virtual machines
+# do not allow ("Illegal instruction"); LLAMA_BENCH_FLAGS replaces that flag.
+# Needs python3 (to read the JSON both tools print).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+threads=2 rounds=3 reps=2 prompt=512 gen=128 json_out=""
+model="${PHOENIX_MODEL:-${PHOENIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/phoenix}/gemma-3-270m-q4_k_m.gguf}"
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        -t|--threads) threads="$2"; shift 2 ;;
+        --rounds) rounds="$2"; shift 2 ;;
+        -r|--reps|--repetitions) reps="$2"; shift 2 ;;
+        -p|--n-prompt) prompt="$2"; shift 2 ;;
+        -n|--n-gen) gen="$2"; shift 2 ;;
+        -m|--model) model="$2"; shift 2 ;;
+        --json) json_out="$2"; shift 2 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+read -r -a llama_flags <<< "${LLAMA_BENCH_FLAGS---repack 0}"
+
+[[ -f "$model" ]] || Scripts/install-model.sh
+llama_bench="$root/.references/llama.cpp-build/bin/llama-bench"
+[[ -x "$llama_bench" ]] || Scripts/build-llamacpp.sh >&2
+if [[ -n "${PHOENIX_BIN:-}" ]]; then
+    phoenix="$PHOENIX_BIN"
+else
+    swift build -c release --product phoenix >&2
+    phoenix="$(swift build -c release --show-bin-path)/phoenix"
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+echo "model $model" >&2
+echo "llama.cpp $(cat "$root/.references/llama.cpp-build/SOURCE" 2>/dev/null || echo '(unknown source)'), flags: ${llama_flags[*]}" >&2
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+start=$SECONDS
+for round in $(seq 1 "$rounds"); do
+    for t in ${threads//,/ }; do
+        echo "round $round/$rounds, $t threads: llama-bench" >&2
+        "$llama_bench" -m "$model" -p "$prompt" -n "$gen" -t "$t" -r "$reps" "${llama_flags[@]}" -o json \
+            > "$work/llama-$round-$t.json" 2> "$work/llama-$round-$t.log" \
+            || { cat "$work/llama-$round-$t.log" >&2; exit 1; }
+        echo "round $round/$rounds, $t threads: phoenix bench" >&2
+        "$phoenix" bench --model "$model" -p "$prompt" -n "$gen" -t "$t" -r "$reps" --json > "$work/phoenix-$round-$t.json"
+    done
+done
+summary="$((SECONDS - start)) s; load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+python3 - "$work" "$json_out" "$summary" <<'EOF'
+import glob, json, os, statistics, sys
+
+work, out, summary = sys.argv[1], sys.argv[2], sys.argv[3]
+rates = {}  # (test, threads) -> {"llama.cpp": [...], "phoenix": [...]}
+for path in sorted(glob.glob(os.path.join(work, "llama-*.json"))):
+    for r in json.load(open(path)):
+        test = f"pp{r['n_prompt']}" if r["n_prompt"] > 0 else f"tg{r['n_gen']}"
+        rates.setdefault((test, r["n_threads"]), {}).setdefault("llama.cpp", []).append(r["avg_ts"])
+phoenix_commit = "unknown"
+for path in sorted(glob.glob(os.path.join(work, "phoenix-*.json"))):
+    for r in json.load(open(path)):
+        phoenix_commit = r["commit"]
+        rates.setdefault((r["test"], r["threads"]), {}).setdefault("phoenix", []).append(r["tokens_per_second"])
+
+rows = []
+print(f"{'test':>6} {'threads':>7} {'llama.cpp t/s':>14} {'Phoenix t/s':>12} {'Phoenix/llama.cpp':>18}")
+for (test, threads) in sorted(rates, key=lambda k: (k[0][:2] != "pp", k[1])):
+    sides = rates[(test, threads)]
+    llama = statistics.median(sides.get("llama.cpp", [float("nan")]))
+    phoenix = statistics.median(sides.get("phoenix", [float("nan")]))
+    ratio = phoenix / llama if llama > 0 else float("nan")
+    print(f"{test:>6} {threads:>7} {llama:>14.2f} {phoenix:>12.2f} {ratio:>18.3f}")
+    rows.append({"test": test, "threads": threads, "llama_cpp_tokens_per_second": llama,
+                 "phoenix_tokens_per_second": phoenix, "ratio": ratio,
+                 "llama_cpp_rounds": sides.get("llama.cpp", []), "phoenix_rounds": sides.get("phoenix", [])})
+print(f"(median over {len(next(iter(rates.values())).get('phoenix', []))} rounds; Phoenix commit {phoenix_commit}; {summary})")
+if out:
+    json.dump(rows, open(out, "w"), indent=2)
+EOF

@@ -1,0 +1,275 @@
+import Foundation
+import PhoenixKernels
+import PhoenixModels
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One measured test, in the shape of one `llama-bench -o json` object so the two compare field by
+/// field: `test` is "pp512" (a prompt of 512 tokens in one pass) or "tg128" (128 single-token decode
+/// steps), `tokensPerSecond` is the mean over repetitions and `stddev` their standard deviation.
+public struct BenchmarkResult: Sendable, Codable, Equatable {
+    public var test: String
+    public var threads: Int
+    public var tokensPerSecond: Double
+    public var stddev: Double
+    /// tokens/s of each repetition, in order.
+    public var samplesTokensPerSecond: [Double]
+    /// The model file's name.
+    public var model: String
+    /// The git commit of the build (`BenchmarkEnvironment.commit`).
+    public var commit: String
+    /// /proc/cpuinfo's "model name".
+    public var cpu: String
+    /// Peak resident memory of the process so far (getrusage ru_maxrss), in bytes.
+    public var peakResidentBytes: Int
+    /// Weight bytes one decode step reads: every matrix once, the output matrix included.
+    public var weightBytesPerToken: Int
+
+    /// `weightBytesPerToken` × tokens/s: for a decode test, the weight-reading rate the speed implies.
+    public var weightBytesPerSecond: Double { Double(weightBytesPerToken) * tokensPerSecond }
+}
+
+/// What `GenerationContext.benchmark` runs. Zero tokens skips a test, as in llama-bench.
+public struct BenchmarkOptions: Sendable, Equatable {
+    /// Prompt tokens processed in one pass into an empty cache (llama-bench `-p`).
+    public var promptTokens = 512
+    /// Single-token decode steps from an empty cache (llama-bench `-n`).
+    public var generatedTokens = 128
+    /// Timed runs of each test (llama-bench `-r`), after one untimed warm-up run.
+    public var repetitions = 5
+    /// Seeds the random token ids.
+    public var seed: UInt64 = 1234
+    /// Recorded in every result; `BenchmarkEnvironment.commit()` by default.
+    public var commit: String? = nil
+
+    public init(promptTokens: Int = 512, generatedTokens: Int = 128, repetitions: Int = 5) {
+        self.promptTokens = promptTokens
+        self.generatedTokens = generatedTokens
+        self.repetitions = repetitions
+    }
+
+    public func validate() throws {
+        if promptTokens < 0 || generatedTokens < 0 {
+            throw EngineError.invalidParameter("token counts must not be negative")
+        }
+        if promptTokens == 0 && generatedTokens == 0 { throw EngineError.invalidParameter("nothing to measure") }
+        if repetitions < 1 { throw EngineError.invalidParameter("repetitions must be at least 1, got \(repetitions)") }
+    }
+}
+
+extension GenerationContext {
+    /// Measures prompt processing and text generation separately, as llama-bench does (llama.cpp
+    /// tools/llama-bench/llama-bench.cpp, `test_prompt` and `test_gen`):
+    ///
+    /// - pp: one pass over `promptTokens` tokens (BOS, then random valid ids) into an empty cache,
+    ///   with the logits of the last token;
+    /// - tg: `generatedTokens` single-token steps from an empty cache, each with its logits; the first
+    ///   token is BOS, the rest random (no sampling, so only the network is timed).
+    ///
+    /// Each test runs once untimed first (tg with one token, as llama-bench warms up), then
+    /// `repetitions` timed runs. Results come in the order pp, tg. Blocks the calling thread; throws
+    /// `busy` if a generation is running in this context.
+    public func benchmark(_ options: BenchmarkOptions = BenchmarkOptions()) throws -> [BenchmarkResult] {
+        try options.validate()
+        let needed = max(options.promptTokens, options.generatedTokens)
+        guard needed <= contextLimit else {
+            throw EngineError.invalidParameter("\(needed) tokens do not fit the context of \(contextLimit)")
+        }
+        return try exclusively { try measure(options) }
+    }
+
+    private func measure(_ options: BenchmarkOptions) throws -> [BenchmarkResult] {
+        let network = model.network
+        let cache = KVCache(shape: network.shape, capacity: max(options.promptTokens, options.generatedTokens))
+        let hidden = FloatBuffer(capacity: 0)
+        let logits = FloatBuffer(capacity: network.shape.vocabularySize)
+        var random = BenchmarkRandom(seed: options.seed)
+        let vocabulary = network.shape.vocabularySize
+        let bos = model.tokenizer.addBOS ? model.tokenizer.bosID : nil
+        let firstToken = { (random: inout BenchmarkRandom) in bos ?? random.next(below: vocabulary) }
+
+        func prompt(_ count: Int) throws {
+            var ids = [firstToken(&random)]
+            while ids.count < count { ids.append(random.next(below: vocabulary)) }
+            cache.truncate(to: 0)
+            var start = 0
+            while start < count {
+                let chunk = ids[start..<min(count, start + Self.prefillChunk)]
+                try network.forward(chunk, cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: 1)
+                start = chunk.endIndex
+            }
+            network.logits(hidden.pointer, rows: 1, pool: pool, into: logits.pointer)
+        }
+        func generate(_ count: Int) throws {
+            cache.truncate(to: 0)
+            var token = firstToken(&random)
+            for _ in 0..<count {
+                try network.forward([token][...], cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: 1)
+                network.logits(hidden.pointer, rows: 1, pool: pool, into: logits.pointer)
+                token = random.next(below: vocabulary)
+            }
+        }
+
+        let commit = options.commit ?? BenchmarkEnvironment.commit()
+        let cpu = BenchmarkEnvironment.cpuModelName()
+        let modelName = URL(fileURLWithPath: model.path).lastPathComponent
+        let weightBytes = BenchmarkEnvironment.weightBytesPerToken(model)
+        func timed(_ test: String, tokens: Int, warmUp: () throws -> Void, run: () throws -> Void) throws -> BenchmarkResult {
+            try warmUp()
+            var samples: [Double] = []
+            for _ in 0..<options.repetitions {
+                let start = DispatchTime.now()
+                try run()
+                samples.append(Double(tokens) / Self.seconds(since: start))
+            }
+            let mean = samples.reduce(0, +) / Double(samples.count)
+            // Sample standard deviation, as llama-bench's stdev().
+            let variance = samples.count > 1
+                ? samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(samples.count - 1) : 0
+            return BenchmarkResult(test: test, threads: pool.threadCount, tokensPerSecond: mean,
+                                   stddev: variance.squareRoot(), samplesTokensPerSecond: samples, model: modelName,
+                                   commit: commit, cpu: cpu, peakResidentBytes: BenchmarkEnvironment.peakResidentBytes(),
+                                   weightBytesPerToken: weightBytes)
+        }
+
+        var results: [BenchmarkResult] = []
+        let p = options.promptTokens, n = options.generatedTokens
+        if p > 0 {
+            results.append(try timed("pp\(p)", tokens: p, warmUp: { try prompt(p) }, run: { try prompt(p) }))
+        }
+        if n > 0 {
+            results.append(try timed("tg\(n)", tokens: n, warmUp: { try generate(1) }, run: { try generate(n) }))
+        }
+        return results
+    }
+}
+
+/// The machine and build a measurement ran on.
+public enum BenchmarkEnvironment {
+    /// `$PHOENIX_COMMIT` if set, else `git rev-parse --short HEAD` run in the folder of the running
+    /// executable (a build inside a checkout finds its repository), else "unknown". Read at run time,
+    /// so a build from a modified tree reports the commit it started from.
+    public static func commit() -> String {
+        if let fixed = ProcessInfo.processInfo.environment["PHOENIX_COMMIT"], !fixed.isEmpty { return fixed }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let folder = FileManager.default.fileExists(atPath: executable.path)
+            ? executable.deletingLastPathComponent()
+            : URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "-C", folder.path, "rev-parse", "--short", "HEAD"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return "unknown" }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return process.terminationStatus == 0 && !text.isEmpty ? text : "unknown"
+    }
+
+    /// The first "model name" line of /proc/cpuinfo, or "unknown".
+    public static func cpuModelName() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+            if let colon = line.firstIndex(of: ":") {
+                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return "unknown"
+    }
+
+    /// Peak resident memory of this process so far, from getrusage (ru_maxrss: KiB on Linux, bytes on macOS).
+    public static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        #if canImport(Darwin)
+        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+        return Int(usage.ru_maxrss)
+        #else
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }  // Glibc imports the enum
+        return Int(usage.ru_maxrss) * 1024
+        #endif
+    }
+
+    /// Weight bytes one decode step reads: every tensor once, except that the token embedding costs one
+    /// row when a separate `output.weight` exists (with tied embeddings it is the output matrix, read whole).
+    public static func weightBytesPerToken(_ model: LoadedModel) -> Int {
+        let tied = model.file.tensor(named: "output.weight") == nil
+        return model.file.tensors.reduce(0) { sum, tensor in
+            if tensor.name == "token_embd.weight" && !tied { return sum + tensor.byteCount / max(1, tensor.rowCount) }
+            return sum + tensor.byteCount
+        }
+    }
+}
+
+/// SplitMix64: reproducible random token ids.
+struct BenchmarkRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
+}
+
+/// The rate at which the CPU streams a buffer larger than its caches: the ceiling for a decode step,
+/// which reads every weight once.
+public struct MemoryBandwidthResult: Sendable, Codable, Equatable {
+    public var test = "memory-read"
+    public var threads: Int
+    public var bufferBytes: Int
+    /// Median over repetitions, in 10⁹ bytes per second.
+    public var gigabytesPerSecond: Double
+    public var samplesGigabytesPerSecond: [Double]
+    public var cpu: String
+}
+
+public enum MemoryBandwidth {
+    /// Reads a `bufferBytes` buffer (filled first, so its pages exist) `repetitions` times, split into
+    /// one contiguous part per thread, and reports the median read rate. Allocates `bufferBytes`.
+    public static func measureRead(bufferBytes: Int = 1 << 30, threads: Int = 0, repetitions: Int = 5) throws
+        -> MemoryBandwidthResult {
+        guard bufferBytes >= 1 << 20 else { throw EngineError.invalidParameter("the buffer must be at least 1 MiB") }
+        guard repetitions >= 1 else { throw EngineError.invalidParameter("repetitions must be at least 1") }
+        let pool = ThreadPool(threadCount: threads > 0 ? threads : ThreadPool.availableCores)
+        let lineBytes = 64, lines = bufferBytes / lineBytes
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: lines * lineBytes, alignment: lineBytes)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 1, count: lines * lineBytes)
+        let checksum = Mutex<UInt64>(0)  // consumed, so the reads cannot be optimized away
+
+        func pass() {
+            pool.parallelFor(lines, grain: 1024) { range in
+                var a = SIMD4<UInt64>(), b = SIMD4<UInt64>()
+                for line in range {
+                    let p = UnsafeRawPointer(buffer) + line * lineBytes
+                    a &+= p.load(as: SIMD4<UInt64>.self)
+                    b &+= p.load(fromByteOffset: 32, as: SIMD4<UInt64>.self)
+                }
+                let sum = (a &+ b).wrappedSum()
+                checksum.withLock { $0 &+= sum }
+            }
+        }
+        pass()  // warm-up
+        var samples: [Double] = []
+        for _ in 0..<repetitions {
+            let start = DispatchTime.now()
+            pass()
+            samples.append(Double(lines * lineBytes) / GenerationContext.seconds(since: start) / 1e9)
+        }
+        let expected = UInt64(lines * lineBytes / 8) &* 0x0101_0101_0101_0101 &* UInt64(repetitions + 1)
+        precondition(checksum.withLock { $0 } == expected, "memory bandwidth: wrong checksum")
+        let sorted = samples.sorted(), middle = sorted.count / 2
+        let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        return MemoryBandwidthResult(threads: pool.threadCount, bufferBytes: lines * lineBytes, gigabytesPerSecond: median, samplesGigabytesPerSecond: samples,
+                                     cpu: BenchmarkEnvironment.cpuModelName())
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import PhoenixEngine
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure prompt processing and text generation speed, as llama.cpp's llama-bench does.",
+        discussion: """
+            pp<P>: one pass over P tokens (BOS, then random ids) into an empty cache. tg<N>: N single-token \
+            decode steps from an empty cache. Each test runs once untimed, then --repetitions times; the \
+            table shows the mean tokens/s and its standard deviation. --threads takes a comma-separated \
+            list (e.g. 1,2). With --json, prints one JSON array of objects {"test", "threads", \
+            "tokens_per_second", "stddev", "model", "commit", "cpu", "peak_resident_bytes", ...}. \
+            "commit" is $PHOENIX_COMMIT if set, else `git rev-parse --short HEAD` in the executable's \
+            folder, else "unknown". --memory-bandwidth measures the memory read rate instead.
+            """)
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: [.customShort("p"), .customLong("n-prompt")], help: "Prompt tokens (0 skips the test).")
+    var promptTokens = 512
+
+    @Option(name: [.customShort("n"), .customLong("n-gen")], help: "Generated tokens (0 skips the test).")
+    var generatedTokens = 128
+
+    @Option(name: [.customShort("t"), .customLong("threads")],
+            help: ArgumentHelp("Threads, or a comma-separated list; 0 means every available core.", valueName: "n,..."))
+    var threads = "0"
+
+    @Option(name: [.customShort("r"), .customLong("repetitions")], help: "Timed runs of each test.")
+    var repetitions = 5
+
+    @Flag(help: "Print one JSON array instead of a table.")
+    var json = false
+
+    @Flag(help: "Measure the memory read bandwidth (a streaming read of --buffer-mib) instead of the model.")
+    var memoryBandwidth = false
+
+    @Option(name: .customLong("buffer-mib"), help: "Buffer size for --memory-bandwidth, in MiB.")
+    var bufferMiB = 1024
+
+    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        if promptTokens < 0 || generatedTokens < 0 { throw ValidationError("-p and -n must not be negative") }
+        if promptTokens == 0 && generatedTokens == 0 && !memoryBandwidth { throw ValidationError("-p and -n are both 0") }
+        if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
+        let counts = threadCounts
+        if counts.isEmpty || counts.count != threads.split(separator: ",").count || counts.contains(where: { $0 < 0 }) {
+            throw ValidationError("--threads takes non-negative integers separated by commas")
+        }
+        if bufferMiB < 1 { throw ValidationError("--buffer-mib must be at least 1") }
+    }
+
+    func run() throws {
+        if memoryBandwidth { return try runMemoryBandwidth() }
+        let loaded = try model.load()
+        var options = BenchmarkOptions(promptTokens: promptTokens, generatedTokens: generatedTokens, repetitions: repetitions)
+        options.commit = BenchmarkEnvironment.commit()
+        var results: [BenchmarkResult] = []
+        if !json { print(BenchTable.header) }
+        for count in threadCounts {
+            let context = GenerationContext(model: loaded, threads: count,
+                                            contextLimit: max(promptTokens, generatedTokens, 1))
+            do {
+                for result in try context.benchmark(options) {
+                    results.append(result)
+                    if !json { print(BenchTable.row(result)); fflush(nil) }
+                }
+            } catch let error as EngineError {
+                throw CommandError(error.description)
+            }
+        }
+        if json {
+            try printJSON(results)
+        } else if let last = results.last {
+            print("\ncommit \(last.commit), \(last.cpu), peak resident memory \(formatBytes(last.peakResidentBytes))")
+        }
+    }
+
+    func runMemoryBandwidth() throws {
+        var results: [MemoryBandwidthResult] = []
+        for count in threadCounts {
+            let result = try MemoryBandwidth.measureRead(bufferBytes: bufferMiB << 20, threads: count, repetitions: repetitions)
+            results.append(result)
+            if !json {
+                let rate = String(format: "%.2f", result.gigabytesPerSecond)
+                print("memory read, \(result.threads) threads, \(formatBytes(result.bufferBytes)) buffer: \(rate) GB/s "
+                      + "(median of \(repetitions))")
+            }
+        }
+        if json { try printJSON(results) }
+    }
+}
+
+/// llama-bench's markdown table, with the columns that matter on one CPU.
+enum BenchTable {
+    static let header = """
+        | model                          | threads |   test |              t/s |
+        | ------------------------------ | ------: | -----: | ---------------: |
+        """
+
+    static func row(_ r: BenchmarkResult) -> String {
+        let rate = String(format: "%.2f ± %.2f", r.tokensPerSecond, r.stddev)
+        return "| \(r.model.padding(toLength: 30, withPad: " ", startingAt: 0)) | \(String(r.threads).leftPadding(7)) "
+            + "| \(r.test.leftPadding(6)) | \(rate.leftPadding(16)) |"
+    }
+}
