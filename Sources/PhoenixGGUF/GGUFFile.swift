@@ -235,12 +235,9 @@ extension GGUFFile {
                                           reason: "first dimension is not a multiple of \(type)'s block of \(type.traits.weightsPerBlock)",
                                           offset: dimensionsOffset)
         }
-        let offsetPosition = reader.offset
-        let dataOffset = try reader.read(UInt64.self)
-        guard dataOffset <= UInt64(Int.max / 2) else {
-            throw GGUFError.tensorOutOfBounds(tensor: name, dataOffset: offsetPosition, byteCount: byteCount, dataSize: 0)
-        }
-        return GGUFTensorInfo(name: name, dimensions: raw.map { Int($0) }, type: type, offset: Int(dataOffset),
+        // An offset past Int.max is clamped: checkPlacement then rejects it as out of bounds.
+        let dataOffset = Int(clamping: try reader.read(UInt64.self))
+        return GGUFTensorInfo(name: name, dimensions: raw.map { Int($0) }, type: type, offset: dataOffset,
                               elementCount: elementCount, byteCount: byteCount)
     }
 
