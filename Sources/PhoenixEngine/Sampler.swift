@@ -22,30 +22,27 @@ public struct Sampler: Sendable {
         applyPenalties(logits, history: history)
         if parameters.isGreedy { return Self.argmax(logits) }
 
-        var candidates = topCandidates(logits)  // (id, logit), most likely first
-        // softmax over the candidates at temperature 1, for top-p and min-p
-        let best = candidates[0].logit
-        var probabilities = candidates.map { expf($0.logit - best) }
-        var total = probabilities.reduce(0, +)
+        var candidates = topCandidates(logits)  // (id, logit); most likely first when top-k or top-p needs it
+        let best = candidates.lazy.map(\.logit).max()!
         if parameters.topP < 1 {
-            var cumulative: Float = 0
-            var keep = candidates.count
-            for (i, p) in probabilities.enumerated() {
-                cumulative += p / total
+            // softmax at temperature 1 over the (sorted) candidates, cut where the mass reaches top-p
+            let weights = candidates.map { expf($0.logit - best) }
+            let total = weights.reduce(0, +)
+            var cumulative: Float = 0, keep = candidates.count
+            for (i, w) in weights.enumerated() {
+                cumulative += w / total
                 if cumulative >= parameters.topP { keep = i + 1; break }
             }
             candidates.removeSubrange(keep...)
-            probabilities.removeSubrange(keep...)
         }
         if parameters.minP > 0 {
-            // probabilities[0] is the most likely token's (unnormalised) probability: exp(0) = 1
-            let keep = max(1, probabilities.firstIndex { $0 < parameters.minP } ?? probabilities.count)
-            candidates.removeSubrange(keep...)
-            probabilities.removeSubrange(keep...)
+            // p / p_max = exp(logit - best): keep tokens at least min-p times as likely as the best
+            let threshold = logf(parameters.minP)
+            candidates.removeAll { $0.logit - best < threshold }
         }
         // temperature, then a draw
-        probabilities = candidates.map { expf(($0.logit - best) / parameters.temperature) }
-        total = probabilities.reduce(0, +)
+        let probabilities = candidates.map { expf(($0.logit - best) / parameters.temperature) }
+        let total = probabilities.reduce(0, +)
         var target = Float(Double(random.next() >> 11) / Double(1 << 53)) * total
         for (i, p) in probabilities.enumerated() {
             target -= p
@@ -74,11 +71,13 @@ public struct Sampler: Sendable {
         }
     }
 
-    /// The top-k candidates (all when k is 0), sorted by logit, most likely first.
+    /// The top-k candidates (all when k is 0). Sorted by logit, most likely first, when top-k or top-p is
+    /// on; with neither, every token is a candidate and sorting 262,144 of them per token is skipped.
     private func topCandidates(_ logits: UnsafeMutableBufferPointer<Float>) -> [(id: Int, logit: Float)] {
         let k = parameters.topK > 0 ? min(parameters.topK, logits.count) : logits.count
         if k == logits.count {
-            return logits.enumerated().map { (id: $0.offset, logit: $0.element) }.sorted { $0.logit > $1.logit }
+            let all = logits.enumerated().map { (id: $0.offset, logit: $0.element) }
+            return parameters.topP < 1 ? all.sorted { $0.logit > $1.logit } : all
         }
         // A running list of the best k, kept sorted: O(n·k) worst case, O(n) for typical small k.
         var best: [(id: Int, logit: Float)] = []
