@@ -20,10 +20,21 @@ extension Kernels {
             maximum = max(maximum, s)
         }
         var total: Float = 0
-        for j in 0..<keys.count {
+        var j = 0
+        let raw = UnsafeMutableRawPointer(scores), vmax = SIMD8<Float>(repeating: maximum)
+        var sums = SIMD8<Float>()
+        while j + 8 <= keys.count {
+            let e = exp(raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - vmax)
+            raw.storeBytes(of: e, toByteOffset: 4 * j, as: SIMD8<Float>.self)
+            sums += e
+            j += 8
+        }
+        total = sums.sum()
+        while j < keys.count {  // tail: fewer than 8 left
             let e = expf(scores[j] - maximum)
             scores[j] = e
             total += e
+            j += 1
         }
         out.update(repeating: 0, count: headDim)
         let inverse = 1 / total
