@@ -22,9 +22,11 @@ struct Blocks {
     /// out[t] = rmsNorm(x[t]) · weight, for rows of `width`.
     func rmsNorm(_ x: FloatBuffer, _ weight: [Float], eps: Float, width: Int, into out: FloatBuffer) {
         weight.withUnsafeBufferPointer { w in
-            for t in 0..<tokens {
-                Kernels.rmsNorm(x.pointer + t * width, weight: w.baseAddress!, eps: eps, count: width,
-                                into: out.pointer + t * width)
+            pool.parallelFor(tokens, grain: 16) { rows in
+                for t in rows {
+                    Kernels.rmsNorm(x.pointer + t * width, weight: w.baseAddress!, eps: eps, count: width,
+                                    into: out.pointer + t * width)
+                }
             }
         }
     }
@@ -32,9 +34,11 @@ struct Blocks {
     /// RMSNorm of every head of every token, in place (the Q/K norms of Gemma 3 and Qwen 3).
     func headNorm(_ x: FloatBuffer, _ weight: [Float], eps: Float, heads: Int, headDim: Int) {
         weight.withUnsafeBufferPointer { w in
-            for row in 0..<tokens * heads {
-                let p = x.pointer + row * headDim
-                Kernels.rmsNorm(p, weight: w.baseAddress!, eps: eps, count: headDim, into: p)
+            pool.parallelFor(tokens * heads, grain: 16) { rows in
+                for row in rows {
+                    let p = x.pointer + row * headDim
+                    Kernels.rmsNorm(p, weight: w.baseAddress!, eps: eps, count: headDim, into: p)
+                }
             }
         }
     }
@@ -49,8 +53,10 @@ struct Blocks {
 
     /// Rotates every head of every token by its position (start + t).
     func rope(_ x: FloatBuffer, heads: Int, headDim: Int, start: Int, _ frequencies: RopeFrequencies) {
-        for t in 0..<tokens {
-            Kernels.rope(x.pointer + t * heads * headDim, heads: heads, headDim: headDim, position: start + t, frequencies)
+        pool.parallelFor(tokens, grain: 8) { range in
+            for t in range {
+                Kernels.rope(x.pointer + t * heads * headDim, heads: heads, headDim: headDim, position: start + t, frequencies)
+            }
         }
     }
 

@@ -56,10 +56,10 @@ import Testing
 }
 
 @Suite struct FusedDotTests {
-    @Test(arguments: [QuantType.q8_0, .q5_0], [1, 3, 7, 20])
+    @Test(arguments: [QuantType.q8_0, .q5_0, .q4_K, .q6_K], [1, 3, 7, 20])
     func fastMatchesReference(type: QuantType, blocks: Int) throws {
         var rng = SplitMix64(seed: UInt64(blocks) * 31 + UInt64(type.rawValue))
-        let count = 32 * blocks
+        let count = type.traits.weightsPerBlock * blocks
         let row = Quantization.quantize(type, rng.floats(count, in: -2...2)), x = rng.floats(count)
         let (fast, slow) = row.withUnsafeBytes { raw in
             (Kernels.fusedDot(type, raw.baseAddress!, x, count: count), Reference.fusedDot(type, raw.baseAddress!, x, count: count))
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func formatsWithoutAFusedFormSayNil() {
-        let bytes = [UInt8](repeating: 0, count: 144)
-        #expect(bytes.withUnsafeBytes { Kernels.fusedDot(.q4_K, $0.baseAddress!, [Float](repeating: 1, count: 256), count: 256) } == nil)
+        let bytes = [UInt8](repeating: 0, count: 110)
+        #expect(bytes.withUnsafeBytes { Kernels.fusedDot(.q3_K, $0.baseAddress!, [Float](repeating: 1, count: 256), count: 256) } == nil)
     }
 }
