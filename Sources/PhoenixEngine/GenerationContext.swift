@@ -109,7 +109,8 @@ public final class GenerationContext: @unchecked Sendable {
             if firstTokenTime == nil { firstTokenTime = DispatchTime.now() }
             if model.endOfGenerationIDs.contains(token) {
                 reason = .endOfGeneration
-                emit(.token(id: token, text: text.push(decoder.finish())))
+                let visible = text.push(decoder.finish())
+                emit(.token(id: token, text: visible + text.flush()))  // held-back text was not a stop string
                 break
             }
             let piece = try decoder.append(token)
