@@ -108,13 +108,24 @@ extension Kernels {
             for g in 0..<8 {
                 let (sc, m) = scaleMinK4(scales, g)
                 let groupD = SIMD8<Float>(repeating: d * Float(sc)), groupM = SIMD8<Float>(repeating: dmin * Float(m))
-                let shift = UInt32(4 * (g % 2))
-                for k in 0..<4 {
-                    let q = (bytes8(codes, 32 * (g / 2) + 8 * k) &>> shift) & 0x0F
-                    store(groupD * float(signed(q)) - groupM, out + 32 * g + 8 * k)
-                }
+                for k in 0..<4 { store(groupD * q4KCodes(codes, group: g, lanes: k) - groupM, out + 32 * g + 8 * k) }
             }
         }
+    }
+
+    /// Q4_K: codes 8k..<8k+8 of group `g` as floats (group 2c in the low nibbles of bytes 32c..<32c+32,
+    /// group 2c+1 in the high ones).
+    @inlinable @inline(__always)
+    static func q4KCodes(_ codes: UnsafeRawPointer, group g: Int, lanes k: Int) -> SIMD8<Float> {
+        float(signed((bytes8(codes, 32 * (g / 2) + 8 * k) &>> UInt32(4 * (g % 2))) & 0x0F))
+    }
+
+    /// Q6_K: q - 32 for weights i..<i+8 of a super-block, i = 128h + 32t + l, as floats.
+    @inlinable @inline(__always)
+    static func q6KCodes(_ ql: UnsafeRawPointer, _ qh: UnsafeRawPointer, h: Int, t: Int, l: Int) -> SIMD8<Float> {
+        let low = (bytes8(ql, 64 * h + 32 * (t % 2) + l) &>> UInt32(4 * (t / 2))) & 0x0F
+        let high = (bytes8(qh, 32 * h + l) &>> UInt32(2 * t)) & 3
+        return float(signed(low | high &<< 4) &- 32)
     }
 
     /// The 6-bit scale and min of group `g` from Q4_K/Q5_K's 12 packed bytes (ggml's get_scale_min_k4).
@@ -137,11 +148,8 @@ extension Kernels {
                 for t in 0..<4 {
                     for l in stride(from: 0, to: 32, by: 8) {
                         let i = 128 * h + 32 * t + l
-                        let low = (bytes8(ql, 64 * h + 32 * (t % 2) + l) &>> UInt32(4 * (t / 2))) & 0x0F
-                        let high = (bytes8(qh, 32 * h + l) &>> UInt32(2 * t)) & 3
-                        let q = signed(low | high &<< 4) &- 32
                         let dl = d * Float(scales.load(fromByteOffset: i / 16, as: Int8.self))
-                        store(SIMD8<Float>(repeating: dl) * float(q), out + i)
+                        store(SIMD8<Float>(repeating: dl) * q6KCodes(ql, qh, h: h, t: t, l: l), out + i)
                     }
                 }
             }

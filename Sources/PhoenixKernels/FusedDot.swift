@@ -64,12 +64,10 @@ extension Kernels {
             let scales = block + 4, codes = block + 16
             for g in 0..<8 {
                 let (sc, m) = scaleMinK4(scales, g)
-                let shift = UInt32(4 * (g % 2))
                 var sumQX = SIMD8<Float>(), sumX = SIMD8<Float>()
                 for k in 0..<4 {
-                    let q = float(signed((bytes8(codes, 32 * (g / 2) + 8 * k) &>> shift) & 0x0F))
                     let xv = load8(xb, 32 * g + 8 * k)
-                    sumQX.addProduct(q, xv)
+                    sumQX.addProduct(q4KCodes(codes, group: g, lanes: k), xv)
                     sumX += xv
                 }
                 acc.addProduct(sumQX, SIMD8<Float>(repeating: d * Float(sc)))
@@ -91,11 +89,8 @@ extension Kernels {
                 for t in 0..<4 {
                     for l in stride(from: 0, to: 32, by: 8) {
                         let i = 128 * h + 32 * t + l
-                        let low = (bytes8(ql, 64 * h + 32 * (t % 2) + l) &>> UInt32(4 * (t / 2))) & 0x0F
-                        let high = (bytes8(qh, 32 * h + l) &>> UInt32(2 * t)) & 3
-                        let q = float(signed(low | high &<< 4) &- 32)
                         let dl = d * Float(scales.load(fromByteOffset: i / 16, as: Int8.self))
-                        acc.addProduct(q * SIMD8<Float>(repeating: dl), load8(xb, i))
+                        acc.addProduct(q6KCodes(ql, qh, h: h, t: t, l: l) * SIMD8<Float>(repeating: dl), load8(xb, i))
                     }
                 }
             }
