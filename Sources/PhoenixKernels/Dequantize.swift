@@ -81,19 +81,26 @@ extension Kernels {
     /// 16..<32); w = d · (q - 16).
     @inlinable
     static func dequantizeQ5_0(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ blocks: Int) {
-        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
         for b in 0..<blocks {
             let block = src + 22 * b, out = y + 32 * b
             let d = SIMD8<Float>(repeating: half(block, 0))
-            let high = SIMD8<UInt32>(repeating: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
             for k in 0..<2 {
-                let nibbles = bytes8(block, 6 + 8 * k)
-                let low = (nibbles & 0x0F) | ((high &>> (lanes &+ UInt32(8 * k))) & 1) &<< 4
-                let top = (nibbles &>> 4) | ((high &>> (lanes &+ UInt32(8 * k + 16))) & 1) &<< 4
-                store(d * float(signed(low) &- 16), out + 8 * k)
-                store(d * float(signed(top) &- 16), out + 16 + 8 * k)
+                let (low, top) = q5_0Codes(block, lanes: k)
+                store(d * low, out + 8 * k)
+                store(d * top, out + 16 + 8 * k)
             }
         }
+    }
+
+    /// Q5_0: q - 16 for weights 8k..<8k+8 (`low`) and 16+8k..<24+8k (`top`) of a block, as floats.
+    @inlinable @inline(__always)
+    static func q5_0Codes(_ block: UnsafeRawPointer, lanes k: Int) -> (low: SIMD8<Float>, top: SIMD8<Float>) {
+        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) &+ UInt32(8 * k)
+        let high = SIMD8<UInt32>(repeating: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+        let nibbles = bytes8(block, 6 + 8 * k)
+        let low = (nibbles & 0x0F) | ((high &>> lanes) & 1) &<< 4
+        let top = (nibbles &>> 4) | ((high &>> (lanes &+ 16)) & 1) &<< 4
+        return (float(signed(low) &- 16), float(signed(top) &- 16))
     }
 
     /// Q4_K: 144-byte super-blocks of 256: fp16 d and dmin, 12 bytes of packed 6-bit scales and mins for

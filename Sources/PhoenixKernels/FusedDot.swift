@@ -4,6 +4,12 @@ import PhoenixQuant
 /// never written back as floats. Q8_0, Q5_0, Q4_K and Q6_K (every format of the default model) have a
 /// fused form; `fusedDot` returns nil for the others.
 extension Kernels {
+    /// Whether `fusedDot` handles `type`.
+    @inlinable
+    public static func hasFusedDot(_ type: QuantType) -> Bool {
+        type == .q8_0 || type == .q5_0 || type == .q4_K || type == .q6_K
+    }
+
     @inlinable
     public static func fusedDot(_ type: QuantType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float? {
         switch type {
@@ -36,18 +42,14 @@ extension Kernels {
     /// Σ_b d_b · Σ_j (q_bj - 16) · x_bj over Q5_0 blocks (layout in Dequantize.swift).
     @inlinable
     static func dotQ5_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, blocks: Int) -> Float {
-        let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
         var acc = SIMD8<Float>()
         for b in 0..<blocks {
             let block = row + 22 * b, xb = x + 32 * b
-            let high = SIMD8<UInt32>(repeating: block.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
             var sum = SIMD8<Float>()
             for k in 0..<2 {
-                let nibbles = bytes8(block, 6 + 8 * k)
-                let low = (nibbles & 0x0F) | ((high &>> (lanes &+ UInt32(8 * k))) & 1) &<< 4
-                let top = (nibbles &>> 4) | ((high &>> (lanes &+ UInt32(8 * k + 16))) & 1) &<< 4
-                sum.addProduct(float(signed(low) &- 16), load8(xb, 8 * k))
-                sum.addProduct(float(signed(top) &- 16), load8(xb, 16 + 8 * k))
+                let (low, top) = q5_0Codes(block, lanes: k)
+                sum.addProduct(low, load8(xb, 8 * k))
+                sum.addProduct(top, load8(xb, 16 + 8 * k))
             }
             acc.addProduct(sum, SIMD8<Float>(repeating: half(block, 0)))
         }

@@ -17,7 +17,7 @@ extension Kernels {
                               into out: UnsafeMutablePointer<Float>, outStride: Int? = nil, pool: ThreadPool) {
         let stride = outStride ?? w.rows
         let columns = w.columns
-        if tokens == 1, fusedDot(w.type, w.base, x, count: 0) != nil {
+        if tokens == 1, hasFusedDot(w.type) {
             // Decoding: read each quantized row once, no float copy.
             pool.parallelFor(w.rows, grain: 16) { rows in
                 for r in rows { out[r] = fusedDot(w.type, w.base + r * w.rowBytes, x, count: columns)! }

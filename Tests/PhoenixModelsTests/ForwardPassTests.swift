@@ -39,8 +39,9 @@ import Testing
         #expect(try TinyModel.logits(global, Self.tokens, batched: true)[10] != TinyModel.logits(global, changed, batched: true)[10])
     }
 
-    @Test func gemmaScalesTheEmbeddingAndLlamaDoesNot() throws {
-        // Same weights under both names: only the architecture's own rules differ, so logits differ.
+    /// The sizes come from the file: head dimension and KV heads from their keys, the vocabulary from the
+    /// embedding's rows.
+    @Test func shapeIsReadFromTheFile() throws {
         let gemma = try ModelRegistry.load(try TinyModel.file("gemma3"))
         #expect(gemma.architecture == "gemma3")
         #expect(gemma.shape.vocabularySize == 100 && gemma.shape.headDim == 8 && gemma.shape.kvHeadCount == 2)

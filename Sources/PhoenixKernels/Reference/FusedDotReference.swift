@@ -3,7 +3,7 @@ import PhoenixQuant
 extension Reference {
     /// The definition of `Kernels.fusedDot`: dequantize with the reference dequantizer, then a double-precision dot.
     public static func fusedDot(_ type: QuantType, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float? {
-        guard [.q8_0, .q5_0, .q4_K, .q6_K].contains(type), let bytes = type.byteCount(forWeights: count) else { return nil }
+        guard Kernels.hasFusedDot(type), let bytes = type.byteCount(forWeights: count) else { return nil }
         let weights = Quantization.dequantize(type, Array(UnsafeRawBufferPointer(start: row, count: bytes)))
         return weights.withUnsafeBufferPointer { dot($0.baseAddress!, x, count: count) }
     }
