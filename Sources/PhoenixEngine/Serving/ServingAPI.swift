@@ -109,3 +109,25 @@ public struct ServingStatistics: Sendable, Equatable {
         prefixQueriedTokens > 0 ? Double(prefixHitTokens) / Double(prefixQueriedTokens) : 0
     }
 }
+
+/// How the serving engine divides the machine between requests.
+public struct ServingConfiguration: Sendable, Equatable {
+    /// Worker threads for the forward pass; 0 means every available core.
+    public var threads = 0
+    /// Most sequences in one step (decoding and prefilling together).
+    public var maxBatch = 8
+    /// Tokens a step may process: one per decoding sequence, the rest for chunks of prompts.
+    public var tokenBudget = 256
+    /// Positions per KV block.
+    public var blockSize = 16
+    /// Blocks in the pool; nil sizes the pool for `maxBatch` sequences of `contextLimit` positions.
+    public var kvBlocks: Int?
+    /// Most positions (prompt and output) of one sequence; nil means min(model context, 4096).
+    public var contextLimit: Int?
+    /// Requests that may wait for admission before new ones are refused with `queueFull`.
+    public var maxWaiting = 256
+    /// Reuse the KV blocks of earlier prompts that share a prefix.
+    public var prefixCaching = true
+
+    public init() {}
+}
