@@ -13,11 +13,18 @@ extension Kernels {
     /// Rows are split between the pool's threads. Each thread dequantizes a panel of 16 weight rows once,
     /// then multiplies it with blocks of 12 tokens, 4 rows × 3 tokens at a time (12 accumulators, within
     /// AVX2's 16 registers), so every loaded value feeds several multiply-adds from cache.
+    ///
+    /// Every output is summed in the same order whatever the number of tokens and wherever its token
+    /// falls in a block (the edge kernels accumulate exactly as the 4×3 one does), so a token's result
+    /// does not depend on the other tokens in the call. `batchInvariant` also keeps one token off the
+    /// fused decode kernel, whose order differs: a server batching requests together then computes each
+    /// exactly as it would alone.
     public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
-                              into out: UnsafeMutablePointer<Float>, outStride: Int? = nil, pool: ThreadPool) {
+                              into out: UnsafeMutablePointer<Float>, outStride: Int? = nil, batchInvariant: Bool = false,
+                              pool: ThreadPool) {
         let stride = outStride ?? w.rows
         let columns = w.columns
-        if tokens == 1, hasFusedDot(w.type) {
+        if tokens == 1, !batchInvariant, hasFusedDot(w.type) {
             // Decoding: read each quantized row once, no float copy.
             pool.parallelFor(w.rows, grain: 16) { rows in
                 for r in rows { out[r] = fusedDot(w.type, w.base + r * w.rowBytes, x, count: columns)! }
@@ -46,8 +53,12 @@ extension Kernels {
                                 }
                             }
                             while t < blockEnd {
-                                for k in 0..<rowsHere {
-                                    out[t * stride + r + i + k] = dot(panel + (i + k) * columns, x + t * columns, count: columns)
+                                if rowsHere == 4 {
+                                    dot4x1(panel + i * columns, x + t * columns, columns: columns, into: out + t * stride + r + i)
+                                } else {
+                                    for k in 0..<rowsHere {
+                                        out[t * stride + r + i + k] = dot1x1(panel + (i + k) * columns, x + t * columns, columns: columns)
+                                    }
                                 }
                                 t += 1
                             }
@@ -95,5 +106,45 @@ extension Kernels {
             c += 1
         }
         for i in 0..<4 { for t in 0..<3 { out[t * stride + i] = sums[3 * i + t] } }
+    }
+
+    /// Four weight rows times one token, each sum in dot4x3's order.
+    @inlinable
+    static func dot4x1(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        let pw = UnsafeRawPointer(w), px = UnsafeRawPointer(x)
+        let rowBytes = 4 * columns
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var c = 0
+        while c + 8 <= columns {
+            let o = 4 * c
+            let x0 = px.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            a0.addProduct(pw.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self), x0)
+            a1.addProduct(pw.loadUnaligned(fromByteOffset: o + rowBytes, as: SIMD8<Float>.self), x0)
+            a2.addProduct(pw.loadUnaligned(fromByteOffset: o + 2 * rowBytes, as: SIMD8<Float>.self), x0)
+            a3.addProduct(pw.loadUnaligned(fromByteOffset: o + 3 * rowBytes, as: SIMD8<Float>.self), x0)
+            c += 8
+        }
+        var sums = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum())
+        while c < columns {  // tail: fewer than 8 columns left
+            for i in 0..<4 { sums[i] += w[i * columns + c] * x[c] }
+            c += 1
+        }
+        for i in 0..<4 { out[i] = sums[i] }
+    }
+
+    /// One weight row times one token, summed in dot4x3's order (for the last rows of a thread's share).
+    @inlinable
+    static func dot1x1(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, columns: Int) -> Float {
+        let pw = UnsafeRawPointer(w), px = UnsafeRawPointer(x)
+        var a = SIMD8<Float>()
+        var c = 0
+        while c + 8 <= columns {
+            a.addProduct(pw.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self),
+                         px.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self))
+            c += 8
+        }
+        var sum = a.sum()
+        while c < columns { sum += w[c] * x[c]; c += 1 }
+        return sum
     }
 }

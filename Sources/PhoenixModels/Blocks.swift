@@ -6,6 +6,10 @@ import PhoenixQuant
 struct Blocks {
     let pool: ThreadPool
     let tokens: Int
+    /// Where each token sits and where keys and values are kept.
+    let kv: KVView
+    /// Compute every token exactly as it would be computed alone (see `Kernels.matmul`).
+    let batchInvariant: Bool
 
     /// x[t] = embedding row of token t, times `scale`.  x: [T, embeddingDim]
     func embed(_ ids: ArraySlice<Int>, _ table: WeightMatrix, scale: Float, into x: FloatBuffer) {
@@ -45,50 +49,59 @@ struct Blocks {
 
     /// out = x Wᵀ (+ bias).  x: [T, W.columns], out: [T, W.rows]
     func linear(_ x: FloatBuffer, _ w: WeightMatrix, bias: [Float]? = nil, into out: FloatBuffer) {
-        Kernels.matmul(w, x.pointer, tokens: tokens, into: out.pointer, pool: pool)
+        Kernels.matmul(w, x.pointer, tokens: tokens, into: out.pointer, batchInvariant: batchInvariant, pool: pool)
         if let bias {
             for t in 0..<tokens { for r in 0..<w.rows { out.pointer[t * w.rows + r] += bias[r] } }
         }
     }
 
-    /// Rotates every head of every token by its position (start + t).
-    func rope(_ x: FloatBuffer, heads: Int, headDim: Int, start: Int, _ frequencies: RopeFrequencies) {
+    /// Rotates every head of every token by its position.
+    func rope(_ x: FloatBuffer, heads: Int, headDim: Int, _ frequencies: RopeFrequencies) {
         pool.parallelFor(tokens, grain: 8) { range in
             for t in range {
-                Kernels.rope(x.pointer + t * heads * headDim, heads: heads, headDim: headDim, position: start + t, frequencies)
+                Kernels.rope(x.pointer + t * heads * headDim, heads: heads, headDim: headDim, position: kv.positions[t], frequencies)
             }
         }
     }
 
-    /// Writes this step's keys and values into the cache at positions start..<start+T.
-    func store(_ k: FloatBuffer, _ v: FloatBuffer, cache: KVCache, layer: Int, start: Int) {
-        let width = cache.rowWidth
-        (cache.keys[layer].pointer + start * width).update(from: k.pointer, count: tokens * width)
-        (cache.values[layer].pointer + start * width).update(from: v.pointer, count: tokens * width)
+    /// Writes this step's keys and values into each token's slot of its sequence's blocks.
+    func store(_ k: FloatBuffer, _ v: FloatBuffer, layer: Int) {
+        let width = kv.rowWidth
+        for t in 0..<tokens {
+            let position = kv.positions[t]
+            let block = Int(kv.tables[kv.tableStarts[kv.sequenceOfToken[t]] + position / kv.blockSize])
+            let row = (block * kv.blockSize + position % kv.blockSize) * width
+            (kv.keys[layer] + row).update(from: k.pointer + t * width, count: width)
+            (kv.values[layer] + row).update(from: v.pointer + t * width, count: width)
+        }
     }
 
-    /// Causal attention of T queries (positions start..<start+T) over the cache. A `window` limits each
-    /// query to the last `window` positions (sliding-window layers).
+    /// Causal attention of each token over its own sequence's cached positions, itself included. A
+    /// `window` limits each query to the last `window` positions (sliding-window layers).
     /// q: [T, headCount, headDim] → out: [T, headCount, headDim]
-    func attention(_ q: FloatBuffer, cache: KVCache, layer: Int, start: Int, shape: DecoderShape,
-                   window: Int?, scale: Float, scratch: Scratch, into out: FloatBuffer) {
+    func attention(_ q: FloatBuffer, layer: Int, shape: DecoderShape, window: Int?, scale: Float, scratch: Scratch,
+                   into out: FloatBuffer) {
         let (heads, headDim) = (shape.headCount, shape.headDim)
         let groupSize = heads / shape.kvHeadCount
-        let keys = cache.keys[layer].pointer, values = cache.values[layer].pointer
-        let context = cache.capacity
-        let tasks = tokens * heads
-        pool.run { thread in
-            let lower = tasks * thread / pool.threadCount, upper = tasks * (thread + 1) / pool.threadCount
-            let scores = scratch.scores.pointer + thread * context
-            for task in lower..<upper {
-                let (t, head) = task.quotientAndRemainder(dividingBy: heads)
-                let position = start + t
-                let first = window.map { max(0, position - $0 + 1) } ?? 0
-                let kvHead = head / groupSize
-                Kernels.attend(query: q.pointer + task * headDim,
-                               keyBase: keys + kvHead * headDim, valueBase: values + kvHead * headDim,
-                               positionStride: cache.rowWidth, keys: first..<position + 1, headDim: headDim,
-                               scale: scale, scores: scores, into: out.pointer + task * headDim)
+        let tasks = tokens * heads, context = kv.contextBound
+        kv.tables.withUnsafeBufferPointer { tables in
+            pool.run { thread in
+                let lower = tasks * thread / pool.threadCount, upper = tasks * (thread + 1) / pool.threadCount
+                let scores = scratch.scores.pointer + thread * context
+                for task in lower..<upper {
+                    let (t, head) = task.quotientAndRemainder(dividingBy: heads)
+                    let position = kv.positions[t]
+                    let first = window.map { max(0, position - $0 + 1) } ?? 0
+                    let headOffset = (head / groupSize) * headDim
+                    let table = tables.baseAddress! + kv.tableStarts[kv.sequenceOfToken[t]]
+                    Kernels.attend(query: q.pointer + task * headDim,
+                                   keys: KVBlocks(base: kv.keys[layer] + headOffset, blockTable: table,
+                                                  blockSize: kv.blockSize, positionStride: kv.rowWidth),
+                                   values: KVBlocks(base: kv.values[layer] + headOffset, blockTable: table,
+                                                    blockSize: kv.blockSize, positionStride: kv.rowWidth),
+                                   positions: first..<position + 1, headDim: headDim, scale: scale,
+                                   scores: scores, into: out.pointer + task * headDim)
+                }
             }
         }
     }

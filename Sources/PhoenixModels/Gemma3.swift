@@ -92,7 +92,7 @@ struct Gemma3Layer: Sendable {
 // MARK: - Layer
 
 extension Gemma3 {
-    func layer(_ index: Int, _ b: Blocks, _ s: Scratch, cache: KVCache, start: Int) {
+    func layer(_ index: Int, _ b: Blocks, _ s: Scratch) {
         let w = layers[index], c = config, shape = config.shape
         let local = c.isSlidingLayer[index]
         b.rmsNorm(s.x, w.attnNorm, eps: c.normEps, width: shape.embeddingDim, into: s.h)      // h: [T, embeddingDim]
@@ -102,10 +102,10 @@ extension Gemma3 {
         b.headNorm(s.q, w.attnQNorm, eps: c.normEps, heads: shape.headCount, headDim: shape.headDim)
         b.headNorm(s.k, w.attnKNorm, eps: c.normEps, heads: shape.kvHeadCount, headDim: shape.headDim)
         let rope = local ? c.localRope : c.globalRope
-        b.rope(s.q, heads: shape.headCount, headDim: shape.headDim, start: start, rope)
-        b.rope(s.k, heads: shape.kvHeadCount, headDim: shape.headDim, start: start, rope)
-        b.store(s.k, s.v, cache: cache, layer: index, start: start)
-        b.attention(s.q, cache: cache, layer: index, start: start, shape: shape,
+        b.rope(s.q, heads: shape.headCount, headDim: shape.headDim, rope)
+        b.rope(s.k, heads: shape.kvHeadCount, headDim: shape.headDim, rope)
+        b.store(s.k, s.v, layer: index)
+        b.attention(s.q, layer: index, shape: shape,
                     window: local ? c.slidingWindow : nil, scale: c.attentionScale, scratch: s, into: s.attention)
         b.linear(s.attention, w.attnOutput, into: s.out)                                     // out: [T, embeddingDim]
         b.rmsNorm(s.out, w.postAttentionNorm, eps: c.normEps, width: shape.embeddingDim, into: s.out)

@@ -14,8 +14,22 @@ public protocol LanguageModel: AnyObject, Sendable {
     func forward(_ tokens: ArraySlice<Int>, cache: KVCache, scratch: Scratch, pool: ThreadPool,
                  hidden: FloatBuffer, outputRows: Int) throws
 
+    /// Runs the tokens of several sequences at once, writing their keys and values into the blocks their
+    /// tables name, and leaves the final-normed hidden state of the last token of every sequence that
+    /// wants output in `hidden`: [step.outputCount, embeddingDim]. Each token is computed exactly as it
+    /// would be in a step of its own, so results do not depend on what else is in the step.
+    func forward(_ step: ForwardStep, cache: PagedKVCache, scratch: Scratch, pool: ThreadPool, hidden: FloatBuffer) throws
+
     /// logits[r] = hidden[r] · outputᵀ for `rows` rows.  hidden: [rows, embeddingDim] → logits: [rows, vocabularySize]
-    func logits(_ hidden: UnsafePointer<Float>, rows: Int, pool: ThreadPool, into logits: UnsafeMutablePointer<Float>)
+    /// `batchInvariant`: each row's logits are the bits it would get alone (see `Kernels.matmul`).
+    func logits(_ hidden: UnsafePointer<Float>, rows: Int, batchInvariant: Bool, pool: ThreadPool,
+                into logits: UnsafeMutablePointer<Float>)
+}
+
+extension LanguageModel {
+    public func logits(_ hidden: UnsafePointer<Float>, rows: Int, pool: ThreadPool, into logits: UnsafeMutablePointer<Float>) {
+        self.logits(hidden, rows: rows, batchInvariant: false, pool: pool, into: logits)
+    }
 }
 
 /// What an architecture file provides; the shared driver below runs the embedding, the layers and the
@@ -28,8 +42,8 @@ protocol DecoderArchitecture: LanguageModel {
     var normEps: Float { get }
     /// Gemma scales embeddings by √embeddingDim; others by 1.
     var embeddingScale: Float { get }
-    /// One transformer block over `blocks.tokens` tokens at positions `start...`, updating `scratch.x`.
-    func layer(_ index: Int, _ blocks: Blocks, _ s: Scratch, cache: KVCache, start: Int)
+    /// One transformer block over `blocks.tokens` tokens at the positions `blocks.kv` gives, updating `scratch.x`.
+    func layer(_ index: Int, _ blocks: Blocks, _ s: Scratch)
 }
 
 extension DecoderArchitecture {
@@ -40,28 +54,59 @@ extension DecoderArchitecture {
         guard start + count <= cache.capacity else {
             throw ModelError.contextOverflow(needed: start + count, capacity: cache.capacity)
         }
+        precondition(outputRows <= count, "forward: more output rows than tokens")
+        let view = KVView(cache, start: start, count: count)
+        try run(tokens, view, batchInvariant: false, scratch: scratch, pool: pool)
+        cache.count = start + count
+        normOutputs((count - outputRows..<count).map { $0 }, scratch: scratch, hidden: hidden)
+    }
+
+    public func forward(_ step: ForwardStep, cache: PagedKVCache, scratch: Scratch, pool: ThreadPool,
+                        hidden: FloatBuffer) throws {
+        guard !step.tokens.isEmpty else { return }
+        var row = 0, outputs: [Int] = []
+        for sequence in step.sequences {
+            let end = sequence.start + sequence.tokenCount
+            guard sequence.start >= 0, sequence.tokenCount > 0,
+                  end <= sequence.blockTable.count * cache.blockSize,
+                  sequence.blockTable.allSatisfy({ $0 >= 0 && Int($0) < cache.blockCount }) else {
+                throw ModelError.invalidBlockTable(positions: end, blocks: sequence.blockTable.count, blockSize: cache.blockSize)
+            }
+            row += sequence.tokenCount
+            if sequence.wantsOutput { outputs.append(row - 1) }
+        }
+        precondition(row == step.tokens.count, "forward: the sequences do not cover the step's tokens")
+        try run(step.tokens[...], KVView(cache, step: step), batchInvariant: true, scratch: scratch, pool: pool)
+        normOutputs(outputs, scratch: scratch, hidden: hidden)
+    }
+
+    /// Embedding and every layer over the step's tokens, leaving the residual stream in `scratch.x`.
+    private func run(_ tokens: ArraySlice<Int>, _ view: KVView, batchInvariant: Bool, scratch: Scratch, pool: ThreadPool) throws {
         for id in tokens where id < 0 || id >= shape.vocabularySize {
             throw ModelError.tokenOutOfRange(id, vocabularySize: shape.vocabularySize)
         }
-        precondition(outputRows <= count, "forward: more output rows than tokens")
-        scratch.reserve(tokens: count, shape, context: cache.capacity, threads: pool.threadCount)
-        let blocks = Blocks(pool: pool, tokens: count)
+        scratch.reserve(tokens: tokens.count, shape, context: view.contextBound, threads: pool.threadCount)
+        let blocks = Blocks(pool: pool, tokens: tokens.count, kv: view, batchInvariant: batchInvariant)
         blocks.embed(tokens, tokenEmbedding, scale: embeddingScale, into: scratch.x)  // x: [T, embeddingDim]
         for index in 0..<shape.layerCount {
-            layer(index, blocks, scratch, cache: cache, start: start)
+            layer(index, blocks, scratch)
         }
-        cache.count = start + count
+    }
+
+    /// hidden[r] = outputNorm(x[rows[r]]).
+    private func normOutputs(_ rows: [Int], scratch: Scratch, hidden: FloatBuffer) {
         let width = shape.embeddingDim
-        hidden.reserve(outputRows * width)
+        hidden.reserve(rows.count * width)
         outputNorm.withUnsafeBufferPointer { w in
-            for r in 0..<outputRows {
-                Kernels.rmsNorm(scratch.x.pointer + (count - outputRows + r) * width, weight: w.baseAddress!,
-                                eps: normEps, count: width, into: hidden.pointer + r * width)
+            for (r, row) in rows.enumerated() {
+                Kernels.rmsNorm(scratch.x.pointer + row * width, weight: w.baseAddress!, eps: normEps, count: width,
+                                into: hidden.pointer + r * width)
             }
         }
     }
 
-    public func logits(_ hidden: UnsafePointer<Float>, rows: Int, pool: ThreadPool, into logits: UnsafeMutablePointer<Float>) {
-        Kernels.matmul(output, hidden, tokens: rows, into: logits, pool: pool)
+    public func logits(_ hidden: UnsafePointer<Float>, rows: Int, batchInvariant: Bool, pool: ThreadPool,
+                       into logits: UnsafeMutablePointer<Float>) {
+        Kernels.matmul(output, hidden, tokens: rows, into: logits, batchInvariant: batchInvariant, pool: pool)
     }
 }

@@ -127,7 +127,7 @@ struct LlamaLayer: Sendable {
 // MARK: - Layer
 
 extension Llama {
-    func layer(_ index: Int, _ b: Blocks, _ s: Scratch, cache: KVCache, start: Int) {
+    func layer(_ index: Int, _ b: Blocks, _ s: Scratch) {
         let w = layers[index], c = config, shape = config.shape
         b.rmsNorm(s.x, w.attnNorm, eps: c.normEps, width: shape.embeddingDim, into: s.h)      // h: [T, embeddingDim]
         b.linear(s.h, w.attnQ, bias: w.attnQBias, into: s.q)                                 // q: [T, headCount, headDim]
@@ -137,10 +137,10 @@ extension Llama {
             b.headNorm(s.q, qNorm, eps: c.normEps, heads: shape.headCount, headDim: shape.headDim)
             b.headNorm(s.k, kNorm, eps: c.normEps, heads: shape.kvHeadCount, headDim: shape.headDim)
         }
-        b.rope(s.q, heads: shape.headCount, headDim: shape.headDim, start: start, c.rope)
-        b.rope(s.k, heads: shape.kvHeadCount, headDim: shape.headDim, start: start, c.rope)
-        b.store(s.k, s.v, cache: cache, layer: index, start: start)
-        b.attention(s.q, cache: cache, layer: index, start: start, shape: shape,
+        b.rope(s.q, heads: shape.headCount, headDim: shape.headDim, c.rope)
+        b.rope(s.k, heads: shape.kvHeadCount, headDim: shape.headDim, c.rope)
+        b.store(s.k, s.v, layer: index)
+        b.attention(s.q, layer: index, shape: shape,
                     window: nil, scale: c.attentionScale, scratch: s, into: s.attention)
         b.linear(s.attention, w.attnOutput, into: s.out)                                     // out: [T, embeddingDim]
         b.add(s.out, to: s.x, width: shape.embeddingDim)                                     // residual

@@ -8,6 +8,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupported(String)
     case contextOverflow(needed: Int, capacity: Int)
     case tokenOutOfRange(Int, vocabularySize: Int)
+    case invalidBlockTable(positions: Int, blocks: Int, blockSize: Int)
 
     public var description: String {
         switch self {
@@ -27,6 +28,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(needed) tokens do not fit in the context of \(capacity)"
         case .tokenOutOfRange(let id, let vocabularySize):
             "token id \(id) is outside the vocabulary of \(vocabularySize)"
+        case .invalidBlockTable(let positions, let blocks, let blockSize):
+            "a block table of \(blocks) blocks of \(blockSize) cannot hold \(positions) positions, or names a block outside the pool"
         }
     }
 }

@@ -4,22 +4,65 @@ import PhoenixTestSupport
 import Testing
 
 @Suite struct AttentionTests {
-    @Test(arguments: [(1, 8), (5, 16), (33, 64), (7, 256)])
-    func fastMatchesReference(keys: Int, headDim: Int) {
-        var rng = SplitMix64(seed: UInt64(keys * headDim))
-        let stride = 2 * headDim  // two kv heads interleaved per position: read head 1
+    /// Paged attention ≈ the double-precision definition, for odd block sizes, a shuffled block table,
+    /// windows that start mid-block and two kv heads interleaved per position (head 1 is read).
+    @Test(arguments: [(1, 8, 1), (5, 16, 3), (33, 64, 7), (7, 256, 16), (100, 24, 13)])
+    func fastMatchesReference(positions: Int, headDim: Int, blockSize: Int) {
+        var rng = SplitMix64(seed: UInt64(positions * headDim + blockSize))
+        let stride = 2 * headDim
+        let blocks = (positions + blockSize - 1) / blockSize
+        // The store holds more blocks than the sequence uses, in a shuffled order.
+        var table = (0..<Int32(blocks + 3)).map { $0 }
+        table.shuffle(using: &rng)
         let query = rng.floats(headDim, in: -2...2)
-        let cacheK = rng.floats(keys * stride, in: -2...2), cacheV = rng.floats(keys * stride)
-        var scores = [Float](repeating: 0, count: keys)
+        let storeK = rng.floats((blocks + 3) * blockSize * stride, in: -2...2)
+        let storeV = rng.floats((blocks + 3) * blockSize * stride)
+        var scores = [Float](repeating: 0, count: positions)
         var fast = [Float](repeating: 0, count: headDim), slow = fast
-        let window = (keys / 3)..<keys
-        cacheK.withUnsafeBufferPointer { k in cacheV.withUnsafeBufferPointer { v in
-            Kernels.attend(query: query, keyBase: k.baseAddress! + headDim, valueBase: v.baseAddress! + headDim,
-                           positionStride: stride, keys: window, headDim: headDim, scale: 0.125, scores: &scores, into: &fast)
-            Reference.attend(query: query, keyBase: k.baseAddress! + headDim, valueBase: v.baseAddress! + headDim,
-                             positionStride: stride, keys: window, headDim: headDim, scale: 0.125, scores: &scores, into: &slow)
-        } }
+        let window = (positions / 3)..<positions
+        storeK.withUnsafeBufferPointer { k in storeV.withUnsafeBufferPointer { v in table.withUnsafeBufferPointer { t in
+            let keys = KVBlocks(base: k.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
+            let values = KVBlocks(base: v.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
+            Kernels.attend(query: query, keys: keys, values: values, positions: window, headDim: headDim, scale: 0.125,
+                           scores: &scores, into: &fast)
+            Reference.attend(query: query, keys: keys, values: values, positions: window, headDim: headDim, scale: 0.125,
+                             into: &slow)
+        } } }
         for d in 0..<headDim { #expect(abs(fast[d] - slow[d]) <= 1e-5) }
+    }
+
+    /// The same keys stored contiguously (one block as large as the context) and paged give the same bits:
+    /// what lets a paged server reproduce single-sequence generation exactly.
+    @Test func pagedEqualsContiguousBitForBit() {
+        var rng = SplitMix64(seed: 99)
+        let (positions, headDim, blockSize) = (45, 32, 8)
+        let contiguousK = rng.floats(positions * headDim, in: -2...2), contiguousV = rng.floats(positions * headDim)
+        let blocks = (positions + blockSize - 1) / blockSize
+        let table: [Int32] = (0..<Int32(blocks)).reversed().map { $0 }
+        var pagedK = [Float](repeating: .nan, count: blocks * blockSize * headDim), pagedV = pagedK
+        for p in 0..<positions {
+            let row = (Int(table[p / blockSize]) * blockSize + p % blockSize) * headDim
+            for d in 0..<headDim { pagedK[row + d] = contiguousK[p * headDim + d]; pagedV[row + d] = contiguousV[p * headDim + d] }
+        }
+        let query = rng.floats(headDim, in: -2...2)
+        var scores = [Float](repeating: 0, count: positions)
+        var contiguous = [Float](repeating: 0, count: headDim), paged = contiguous
+        let whole: [Int32] = [0]
+        for window in [0..<positions, 11..<positions, 17..<18] {
+            contiguousK.withUnsafeBufferPointer { k in contiguousV.withUnsafeBufferPointer { v in whole.withUnsafeBufferPointer { t in
+                Kernels.attend(query: query,
+                               keys: KVBlocks(base: k.baseAddress!, blockTable: t.baseAddress!, blockSize: positions, positionStride: headDim),
+                               values: KVBlocks(base: v.baseAddress!, blockTable: t.baseAddress!, blockSize: positions, positionStride: headDim),
+                               positions: window, headDim: headDim, scale: 0.2, scores: &scores, into: &contiguous)
+            } } }
+            pagedK.withUnsafeBufferPointer { k in pagedV.withUnsafeBufferPointer { v in table.withUnsafeBufferPointer { t in
+                Kernels.attend(query: query,
+                               keys: KVBlocks(base: k.baseAddress!, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: headDim),
+                               values: KVBlocks(base: v.baseAddress!, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: headDim),
+                               positions: window, headDim: headDim, scale: 0.2, scores: &scores, into: &paged)
+            } } }
+            #expect(contiguous == paged)
+        }
     }
 
     /// Rotation keeps each pair's length, is the identity at position 0, and the two pairings differ.

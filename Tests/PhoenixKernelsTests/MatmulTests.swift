@@ -42,6 +42,30 @@ import Testing
         #expect(fast.map(\.bitPattern) == expected.map(\.bitPattern))
     }
 
+    /// A token's outputs are the same bits whether it is multiplied alone, at any place in a larger call,
+    /// or with 1 or 2 threads: what makes a batched server's results independent of the batch.
+    @Test(arguments: [QuantType.q8_0, .q5_0, .q4_K, .q6_K, .f32], [1, 2])
+    func resultsDoNotDependOnTheOtherTokens(type: QuantType, threads: Int) {
+        let rows = 37, columns = type == .f32 ? 45 : 2 * type.traits.weightsPerBlock, tokens = 14
+        let bytes = type == .f32
+            ? { var rng = SplitMix64(seed: 8); return rng.floats(rows * columns).withUnsafeBytes { Array($0) } }()
+            : Self.matrix(type, rows: rows, columns: columns, seed: 77)
+        var rng = SplitMix64(seed: 6)
+        let x = rng.floats(tokens * columns)
+        let pool = ThreadPool(threadCount: threads)
+        bytes.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: type, rows: rows, columns: columns, bytes: raw)
+            var together = [Float](repeating: .nan, count: tokens * rows)
+            Kernels.matmul(w, x, tokens: tokens, into: &together, batchInvariant: true, pool: pool)
+            for t in 0..<tokens {
+                var alone = [Float](repeating: .nan, count: rows)
+                x.withUnsafeBufferPointer { Kernels.matmul(w, $0.baseAddress! + t * columns, tokens: 1, into: &alone,
+                                                           batchInvariant: true, pool: pool) }
+                #expect(alone.map(\.bitPattern) == together[(t * rows)..<((t + 1) * rows)].map(\.bitPattern), "token \(t)")
+            }
+        }
+    }
+
     @Test func outputStrideLeavesOtherColumnsAlone() {
         let (rows, columns, tokens) = (5, 8, 2)
         var rng = SplitMix64(seed: 3)

@@ -5,12 +5,17 @@ import Darwin
 #endif
 
 extension Reference {
-    public static func attend(query: UnsafePointer<Float>, keyBase: UnsafePointer<Float>, valueBase: UnsafePointer<Float>,
-                              positionStride: Int, keys: Range<Int>, headDim: Int, scale: Float,
-                              scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        let logits = keys.map { position -> Double in
+    /// The definition of `Kernels.attend`, in double precision, finding every position's row by itself.
+    public static func attend(query: UnsafePointer<Float>, keys: KVBlocks, values: KVBlocks, positions: Range<Int>,
+                              headDim: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
+        func row(_ store: KVBlocks, _ position: Int) -> UnsafePointer<Float> {
+            let block = Int(store.blockTable[position / store.blockSize])
+            return store.base + (block * store.blockSize + position % store.blockSize) * store.positionStride
+        }
+        let logits = positions.map { position -> Double in
+            let k = row(keys, position)
             var s: Double = 0
-            for d in 0..<headDim { s += Double(query[d]) * Double(keyBase[position * positionStride + d]) }
+            for d in 0..<headDim { s += Double(query[d]) * Double(k[d]) }
             return s * Double(scale)
         }
         let maximum = logits.max() ?? 0
@@ -18,7 +23,7 @@ extension Reference {
         let total = weights.reduce(0, +)
         for d in 0..<headDim {
             var sum: Double = 0
-            for (j, position) in keys.enumerated() { sum += weights[j] / total * Double(valueBase[position * positionStride + d]) }
+            for (j, position) in positions.enumerated() { sum += weights[j] / total * Double(row(values, position)[d]) }
             out[d] = Float(sum)
         }
     }

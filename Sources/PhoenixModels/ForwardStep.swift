@@ -1,0 +1,88 @@
+/// One forward pass over tokens of several sequences at once: the unit of continuous batching.
+///
+/// Tokens are laid out sequence after sequence; every weight matrix is applied to all of them in one
+/// matrix-matrix product, while attention reads each sequence's own blocks.
+public struct ForwardStep: Sendable {
+    public struct Sequence: Sendable {
+        /// Position of the sequence's first token in this step (its tokens before it are already cached).
+        public var start: Int
+        public var tokenCount: Int
+        /// KV blocks covering positions 0..<start + tokenCount, in order.
+        public var blockTable: [Int32]
+        /// Whether the final hidden state of its last token is wanted (for logits).
+        public var wantsOutput: Bool
+
+        public init(start: Int, tokenCount: Int, blockTable: [Int32], wantsOutput: Bool) {
+            self.start = start
+            self.tokenCount = tokenCount
+            self.blockTable = blockTable
+            self.wantsOutput = wantsOutput
+        }
+    }
+
+    public var tokens: [Int] = []
+    public var sequences: [Sequence] = []
+
+    public init() {}
+
+    public mutating func append(_ tokens: some Collection<Int>, start: Int, blockTable: [Int32], wantsOutput: Bool) {
+        sequences.append(Sequence(start: start, tokenCount: tokens.count, blockTable: blockTable, wantsOutput: wantsOutput))
+        self.tokens.append(contentsOf: tokens)
+    }
+
+    /// Rows of `hidden` the forward pass fills, one per sequence that wants output, in sequence order.
+    public var outputCount: Int { sequences.reduce(0) { $0 + ($1.wantsOutput ? 1 : 0) } }
+}
+
+/// Where each token of a forward pass sits and where its keys and values live, in the form the layers
+/// use: a position and a sequence per token, a block table per sequence, and per-layer stores. Both the
+/// single-sequence `KVCache` (one block as large as its capacity) and the paged pool become one of these.
+struct KVView {
+    let keys: [UnsafeMutablePointer<Float>]
+    let values: [UnsafeMutablePointer<Float>]
+    let blockSize: Int
+    let rowWidth: Int
+    /// Per token of the step.
+    let positions: [Int]
+    let sequenceOfToken: [Int]
+    /// Per sequence, flattened: sequence s's table starts at tableStarts[s].
+    let tables: [Int32]
+    let tableStarts: [Int]
+    /// One more than the largest position of the step: the most keys one query can see.
+    let contextBound: Int
+
+    /// A single sequence in a contiguous cache, at positions start..<start+count.
+    init(_ cache: KVCache, start: Int, count: Int) {
+        keys = cache.keys.map(\.pointer)
+        values = cache.values.map(\.pointer)
+        blockSize = cache.capacity
+        rowWidth = cache.rowWidth
+        positions = Array(start..<start + count)
+        sequenceOfToken = Array(repeating: 0, count: count)
+        tables = [0]
+        tableStarts = [0]
+        contextBound = start + count
+    }
+
+    init(_ cache: PagedKVCache, step: ForwardStep) {
+        keys = cache.keys
+        values = cache.values
+        blockSize = cache.blockSize
+        rowWidth = cache.rowWidth
+        var positions: [Int] = [], owners: [Int] = [], tables: [Int32] = [], starts: [Int] = []
+        positions.reserveCapacity(step.tokens.count)
+        var bound = 0
+        for (index, sequence) in step.sequences.enumerated() {
+            positions.append(contentsOf: sequence.start..<sequence.start + sequence.tokenCount)
+            owners.append(contentsOf: repeatElement(index, count: sequence.tokenCount))
+            starts.append(tables.count)
+            tables.append(contentsOf: sequence.blockTable)
+            bound = max(bound, sequence.start + sequence.tokenCount)
+        }
+        self.positions = positions
+        sequenceOfToken = owners
+        self.tables = tables
+        tableStarts = starts
+        contextBound = bound
+    }
+}

@@ -1,0 +1,53 @@
+/// Keys and values of many sequences in one pool of fixed-size blocks (vLLM's PagedAttention layout).
+///
+/// Per layer, keys are [blockCount, blockSize, kvHeadCount, headDim] floats, values the same. Which block
+/// holds which positions of a sequence is the caller's business (a block table per sequence); this type
+/// only owns the memory. Blocks are not zeroed: a position is always written before it is read.
+public final class PagedKVCache: @unchecked Sendable {
+    public let blockCount: Int
+    public let blockSize: Int
+    public let layerCount: Int
+    /// Floats per position in one layer: kvHeadCount × headDim.
+    public let rowWidth: Int
+
+    let keys: [UnsafeMutablePointer<Float>]
+    let values: [UnsafeMutablePointer<Float>]
+
+    public init(shape: DecoderShape, blockCount: Int, blockSize: Int) {
+        precondition(blockCount > 0 && blockSize > 0, "a KV pool needs at least one block of at least one position")
+        self.blockCount = blockCount
+        self.blockSize = blockSize
+        layerCount = shape.layerCount
+        rowWidth = shape.kvHeadCount * shape.headDim
+        let floats = blockCount * blockSize * shape.kvHeadCount * shape.headDim
+        keys = (0..<shape.layerCount).map { _ in .allocate(capacity: floats) }
+        values = (0..<shape.layerCount).map { _ in .allocate(capacity: floats) }
+    }
+
+    deinit {
+        for pointer in keys + values { pointer.deallocate() }
+    }
+
+    /// Bytes a pool of this shape holds, for sizing it before making it.
+    public static func byteCount(shape: DecoderShape, blockCount: Int, blockSize: Int) -> Int {
+        2 * shape.layerCount * blockCount * blockSize * shape.kvHeadCount * shape.headDim * MemoryLayout<Float>.size
+    }
+
+    public var byteCount: Int { 2 * layerCount * blockCount * blockSize * rowWidth * MemoryLayout<Float>.size }
+
+    /// Copies the first `positions` positions of block `source` into block `destination` in every layer
+    /// (copy-on-write of a shared, partly filled block).
+    public func copyBlock(_ source: Int, to destination: Int, positions: Int) {
+        precondition(source >= 0 && source < blockCount && destination >= 0 && destination < blockCount)
+        let floats = min(positions, blockSize) * rowWidth
+        for layer in 0..<layerCount {
+            (keys[layer] + destination * blockSize * rowWidth).update(from: keys[layer] + source * blockSize * rowWidth, count: floats)
+            (values[layer] + destination * blockSize * rowWidth).update(from: values[layer] + source * blockSize * rowWidth, count: floats)
+        }
+    }
+
+    /// The stored key row of `position` in `block` of `layer`, for tests.
+    public func keyRow(layer: Int, block: Int, offset: Int) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: keys[layer] + (block * blockSize + offset) * rowWidth, count: rowWidth)
+    }
+}
