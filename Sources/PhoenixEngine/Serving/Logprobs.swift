@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Log-probabilities of a row of logits under the model's own distribution (no temperature, no
+/// truncation), as OpenAI's `logprobs` reports them.
+struct LogprobTable {
+    private let logits: UnsafeBufferPointer<Float>
+    private let logTotal: Float
+
+    /// `logits` must stay valid while the table is used.
+    init(_ logits: UnsafeBufferPointer<Float>) {
+        self.logits = logits
+        let maximum = logits.max() ?? 0
+        var total: Double = 0
+        for value in logits { total += Double(expf(value - maximum)) }
+        logTotal = maximum + Float(log(total))
+    }
+
+    func logprob(_ id: Int) -> Float { logits[id] - logTotal }
+
+    /// The `count` most likely tokens, most likely first (lower id first among equals).
+    func top(_ count: Int) -> [TokenLogprob] {
+        guard count > 0 else { return [] }
+        var best: [(id: Int, logit: Float)] = []
+        best.reserveCapacity(count + 1)
+        for (id, logit) in logits.enumerated() where best.count < count || logit > best[best.count - 1].logit {
+            let place = best.firstIndex { logit > $0.logit } ?? best.count
+            best.insert((id, logit), at: place)
+            if best.count > count { best.removeLast() }
+        }
+        return best.map { TokenLogprob(id: $0.id, logprob: $0.logit - logTotal) }
+    }
+}
