@@ -10,27 +10,38 @@ extension Kernels {
     /// out[t][r] = Σ_c W[r][c] · x[t][c], for `tokens` input rows.
     ///
     /// x: [tokens, W.columns] row-major; out: [tokens, outStride] with the first `W.rows` columns written.
-    /// Rows are split between the pool's threads. Each thread dequantizes a panel of 16 weight rows once,
-    /// then multiplies it with blocks of 12 tokens, 4 rows × 3 tokens at a time (12 accumulators, within
-    /// AVX2's 16 registers), so every loaded value feeds several multiply-adds from cache.
+    /// The first `decodeTokens` tokens (nil: 1 when there is a single token, else 0) are tokens being
+    /// decoded: they read the quantized rows directly (`fusedDots`) when the format allows. The others
+    /// go through the GEMM: rows are split between the pool's threads, each thread dequantizes a panel
+    /// of 16 weight rows once, then multiplies it with blocks of 12 tokens, 4 rows × 3 tokens at a time
+    /// (12 accumulators, within AVX2's 16 registers), so every loaded value feeds several multiply-adds.
     ///
-    /// Every output is summed in the same order whatever the number of tokens and wherever its token
-    /// falls in a block (the edge kernels accumulate exactly as the 4×3 one does), so a token's result
-    /// does not depend on the other tokens in the call. `batchInvariant` also keeps one token off the
-    /// fused decode kernel, whose order differs: a server batching requests together then computes each
-    /// exactly as it would alone.
+    /// Every output is summed in an order fixed by its kernel alone (the GEMM's edge kernels accumulate
+    /// exactly as the 4×3 one does; a decode token gets exactly `fusedDot`'s bits), so a token's result
+    /// does not depend on the other tokens in the call or on the thread count: a server that batches
+    /// requests computes each exactly as it would alone.
     public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
-                              into out: UnsafeMutablePointer<Float>, outStride: Int? = nil, batchInvariant: Bool = false,
+                              into out: UnsafeMutablePointer<Float>, outStride: Int? = nil, decodeTokens: Int? = nil,
                               pool: ThreadPool) {
         let stride = outStride ?? w.rows
         let columns = w.columns
-        if tokens == 1, !batchInvariant, hasFusedDot(w.type) {
-            // Decoding: read each quantized row once, no float copy.
+        let decoding = hasFusedDot(w.type) ? min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0)) : 0
+        if decoding > 0 {
             pool.parallelFor(w.rows, grain: 16) { rows in
-                for r in rows { out[r] = fusedDot(w.type, w.base + r * w.rowBytes, x, count: columns)! }
+                for r in rows {
+                    _ = fusedDots(w.type, w.base + r * w.rowBytes, x, xStride: columns, tokens: decoding, count: columns,
+                                  into: out + r, outStride: stride)
+                }
             }
-            return
         }
+        if decoding < tokens {
+            gemm(w, x + decoding * columns, tokens: tokens - decoding, into: out + decoding * stride, stride: stride, pool: pool)
+        }
+    }
+
+    static func gemm(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
+                     stride: Int, pool: ThreadPool) {
+        let columns = w.columns
         pool.parallelFor(w.rows, grain: 4) { rows in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: panelRows * columns) { buffer in
                 let panel = buffer.baseAddress!

@@ -8,8 +8,8 @@ struct Blocks {
     let tokens: Int
     /// Where each token sits and where keys and values are kept.
     let kv: KVView
-    /// Compute every token exactly as it would be computed alone (see `Kernels.matmul`).
-    let batchInvariant: Bool
+    /// How many of the leading tokens are being decoded (see `Kernels.matmul`); nil: the matmul's default.
+    let decodeTokens: Int?
 
     /// x[t] = embedding row of token t, times `scale`.  x: [T, embeddingDim]
     func embed(_ ids: ArraySlice<Int>, _ table: WeightMatrix, scale: Float, into x: FloatBuffer) {
@@ -49,7 +49,7 @@ struct Blocks {
 
     /// out = x Wᵀ (+ bias).  x: [T, W.columns], out: [T, W.rows]
     func linear(_ x: FloatBuffer, _ w: WeightMatrix, bias: [Float]? = nil, into out: FloatBuffer) {
-        Kernels.matmul(w, x.pointer, tokens: tokens, into: out.pointer, batchInvariant: batchInvariant, pool: pool)
+        Kernels.matmul(w, x.pointer, tokens: tokens, into: out.pointer, decodeTokens: decodeTokens, pool: pool)
         if let bias {
             for t in 0..<tokens { for r in 0..<w.rows { out.pointer[t * w.rows + r] += bias[r] } }
         }

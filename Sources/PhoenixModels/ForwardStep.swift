@@ -1,7 +1,10 @@
 /// One forward pass over tokens of several sequences at once: the unit of continuous batching.
 ///
-/// Tokens are laid out sequence after sequence; every weight matrix is applied to all of them in one
-/// matrix-matrix product, while attention reads each sequence's own blocks.
+/// Tokens are given sequence after sequence; every weight matrix is applied to all of them in one pass
+/// over the weights, while attention reads each sequence's own blocks. Tokens at or after a sequence's
+/// `decodeFrom` position (the ones it generated) are computed with the decode kernels and the others
+/// (its prompt) with the prefill kernels, whatever else is in the step: each token then gets exactly
+/// the bits it gets when its sequence runs alone, also when a preempted sequence is recomputed.
 public struct ForwardStep: Sendable {
     public struct Sequence: Sendable {
         /// Position of the sequence's first token in this step (its tokens before it are already cached).
@@ -11,12 +14,15 @@ public struct ForwardStep: Sendable {
         public var blockTable: [Int32]
         /// Whether the final hidden state of its last token is wanted (for logits).
         public var wantsOutput: Bool
+        /// The first position computed as a decoded token (the prompt's length).
+        public var decodeFrom: Int
 
-        public init(start: Int, tokenCount: Int, blockTable: [Int32], wantsOutput: Bool) {
+        public init(start: Int, tokenCount: Int, blockTable: [Int32], wantsOutput: Bool, decodeFrom: Int) {
             self.start = start
             self.tokenCount = tokenCount
             self.blockTable = blockTable
             self.wantsOutput = wantsOutput
+            self.decodeFrom = decodeFrom
         }
     }
 
@@ -25,8 +31,10 @@ public struct ForwardStep: Sendable {
 
     public init() {}
 
-    public mutating func append(_ tokens: some Collection<Int>, start: Int, blockTable: [Int32], wantsOutput: Bool) {
-        sequences.append(Sequence(start: start, tokenCount: tokens.count, blockTable: blockTable, wantsOutput: wantsOutput))
+    public mutating func append(_ tokens: some Collection<Int>, start: Int, blockTable: [Int32], wantsOutput: Bool,
+                                decodeFrom: Int) {
+        sequences.append(Sequence(start: start, tokenCount: tokens.count, blockTable: blockTable, wantsOutput: wantsOutput,
+                                  decodeFrom: decodeFrom))
         self.tokens.append(contentsOf: tokens)
     }
 
@@ -62,23 +70,49 @@ struct KVView {
         tables = [0]
         tableStarts = [0]
         contextBound = start + count
+        tokens = []
+        decodeCount = 0
+        outputRows = []
     }
+
+    /// Tokens of a paged step in the order the layers see them: every decoded token first (the decode
+    /// kernels take the leading rows), then the prompt tokens.
+    let tokens: [Int]
+    let decodeCount: Int
+    /// Row of the last token of each sequence that wants output, in sequence order.
+    let outputRows: [Int]
 
     init(_ cache: PagedKVCache, step: ForwardStep) {
         keys = cache.keys
         values = cache.values
         blockSize = cache.blockSize
         rowWidth = cache.rowWidth
-        var positions: [Int] = [], owners: [Int] = [], tables: [Int32] = [], starts: [Int] = []
+        var tokens: [Int] = [], positions: [Int] = [], owners: [Int] = [], tables: [Int32] = [], starts: [Int] = []
+        var outputs = [Int](repeating: -1, count: step.sequences.count)
+        tokens.reserveCapacity(step.tokens.count)
         positions.reserveCapacity(step.tokens.count)
-        var bound = 0
-        for (index, sequence) in step.sequences.enumerated() {
-            positions.append(contentsOf: sequence.start..<sequence.start + sequence.tokenCount)
-            owners.append(contentsOf: repeatElement(index, count: sequence.tokenCount))
+        var bound = 0, decodeCount = 0
+        for decoding in [true, false] {
+            var offset = 0
+            for (index, sequence) in step.sequences.enumerated() {
+                for i in 0..<sequence.tokenCount where (sequence.start + i >= sequence.decodeFrom) == decoding {
+                    if i == sequence.tokenCount - 1 && sequence.wantsOutput { outputs[index] = tokens.count }
+                    tokens.append(step.tokens[offset + i])
+                    positions.append(sequence.start + i)
+                    owners.append(index)
+                }
+                offset += sequence.tokenCount
+            }
+            if decoding { decodeCount = tokens.count }
+        }
+        for sequence in step.sequences {
             starts.append(tables.count)
             tables.append(contentsOf: sequence.blockTable)
             bound = max(bound, sequence.start + sequence.tokenCount)
         }
+        self.tokens = tokens
+        self.decodeCount = decodeCount
+        outputRows = outputs.filter { $0 >= 0 }
         self.positions = positions
         sequenceOfToken = owners
         self.tables = tables

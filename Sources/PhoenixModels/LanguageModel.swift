@@ -17,18 +17,18 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// Runs the tokens of several sequences at once, writing their keys and values into the blocks their
     /// tables name, and leaves the final-normed hidden state of the last token of every sequence that
     /// wants output in `hidden`: [step.outputCount, embeddingDim]. Each token is computed exactly as it
-    /// would be in a step of its own, so results do not depend on what else is in the step.
+    /// is when its sequence runs alone (see `ForwardStep`), so results do not depend on the batch.
     func forward(_ step: ForwardStep, cache: PagedKVCache, scratch: Scratch, pool: ThreadPool, hidden: FloatBuffer) throws
 
     /// logits[r] = hidden[r] · outputᵀ for `rows` rows.  hidden: [rows, embeddingDim] → logits: [rows, vocabularySize]
-    /// `batchInvariant`: each row's logits are the bits it would get alone (see `Kernels.matmul`).
-    func logits(_ hidden: UnsafePointer<Float>, rows: Int, batchInvariant: Bool, pool: ThreadPool,
+    /// `eachAlone`: every row gets the bits it gets as the only row (the decode kernel; see `Kernels.matmul`).
+    func logits(_ hidden: UnsafePointer<Float>, rows: Int, eachAlone: Bool, pool: ThreadPool,
                 into logits: UnsafeMutablePointer<Float>)
 }
 
 extension LanguageModel {
     public func logits(_ hidden: UnsafePointer<Float>, rows: Int, pool: ThreadPool, into logits: UnsafeMutablePointer<Float>) {
-        self.logits(hidden, rows: rows, batchInvariant: false, pool: pool, into: logits)
+        self.logits(hidden, rows: rows, eachAlone: false, pool: pool, into: logits)
     }
 }
 
@@ -56,7 +56,7 @@ extension DecoderArchitecture {
         }
         precondition(outputRows <= count, "forward: more output rows than tokens")
         let view = KVView(cache, start: start, count: count)
-        try run(tokens, view, batchInvariant: false, scratch: scratch, pool: pool)
+        try run(tokens, view, decodeTokens: nil, scratch: scratch, pool: pool)
         cache.count = start + count
         normOutputs((count - outputRows..<count).map { $0 }, scratch: scratch, hidden: hidden)
     }
@@ -64,7 +64,7 @@ extension DecoderArchitecture {
     public func forward(_ step: ForwardStep, cache: PagedKVCache, scratch: Scratch, pool: ThreadPool,
                         hidden: FloatBuffer) throws {
         guard !step.tokens.isEmpty else { return }
-        var row = 0, outputs: [Int] = []
+        var row = 0
         for sequence in step.sequences {
             let end = sequence.start + sequence.tokenCount
             guard sequence.start >= 0, sequence.tokenCount > 0,
@@ -73,20 +73,20 @@ extension DecoderArchitecture {
                 throw ModelError.invalidBlockTable(positions: end, blocks: sequence.blockTable.count, blockSize: cache.blockSize)
             }
             row += sequence.tokenCount
-            if sequence.wantsOutput { outputs.append(row - 1) }
         }
         precondition(row == step.tokens.count, "forward: the sequences do not cover the step's tokens")
-        try run(step.tokens[...], KVView(cache, step: step), batchInvariant: true, scratch: scratch, pool: pool)
-        normOutputs(outputs, scratch: scratch, hidden: hidden)
+        let view = KVView(cache, step: step)
+        try run(view.tokens[...], view, decodeTokens: view.decodeCount, scratch: scratch, pool: pool)
+        normOutputs(view.outputRows, scratch: scratch, hidden: hidden)
     }
 
     /// Embedding and every layer over the step's tokens, leaving the residual stream in `scratch.x`.
-    private func run(_ tokens: ArraySlice<Int>, _ view: KVView, batchInvariant: Bool, scratch: Scratch, pool: ThreadPool) throws {
+    private func run(_ tokens: ArraySlice<Int>, _ view: KVView, decodeTokens: Int?, scratch: Scratch, pool: ThreadPool) throws {
         for id in tokens where id < 0 || id >= shape.vocabularySize {
             throw ModelError.tokenOutOfRange(id, vocabularySize: shape.vocabularySize)
         }
         scratch.reserve(tokens: tokens.count, shape, context: view.contextBound, threads: pool.threadCount)
-        let blocks = Blocks(pool: pool, tokens: tokens.count, kv: view, batchInvariant: batchInvariant)
+        let blocks = Blocks(pool: pool, tokens: tokens.count, kv: view, decodeTokens: decodeTokens)
         blocks.embed(tokens, tokenEmbedding, scale: embeddingScale, into: scratch.x)  // x: [T, embeddingDim]
         for index in 0..<shape.layerCount {
             layer(index, blocks, scratch)
@@ -105,8 +105,8 @@ extension DecoderArchitecture {
         }
     }
 
-    public func logits(_ hidden: UnsafePointer<Float>, rows: Int, batchInvariant: Bool, pool: ThreadPool,
+    public func logits(_ hidden: UnsafePointer<Float>, rows: Int, eachAlone: Bool, pool: ThreadPool,
                        into logits: UnsafeMutablePointer<Float>) {
-        Kernels.matmul(output, hidden, tokens: rows, into: logits, batchInvariant: batchInvariant, pool: pool)
+        Kernels.matmul(output, hidden, tokens: rows, into: logits, decodeTokens: eachAlone ? rows : nil, pool: pool)
     }
 }

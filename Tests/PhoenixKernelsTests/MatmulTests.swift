@@ -42,11 +42,13 @@ import Testing
         #expect(fast.map(\.bitPattern) == expected.map(\.bitPattern))
     }
 
-    /// A token's outputs are the same bits whether it is multiplied alone, at any place in a larger call,
-    /// or with 1 or 2 threads: what makes a batched server's results independent of the batch.
+    /// A token's outputs are the same bits whether it is multiplied alone or at any place in a larger
+    /// call, with 1 or 2 threads: decoded tokens (the leading 5 of 14 here) get the one-token fused
+    /// kernel's bits, the others the GEMM's. This is what makes a batched server's results independent
+    /// of the batch.
     @Test(arguments: [QuantType.q8_0, .q5_0, .q4_K, .q6_K, .f32], [1, 2])
     func resultsDoNotDependOnTheOtherTokens(type: QuantType, threads: Int) {
-        let rows = 37, columns = type == .f32 ? 45 : 2 * type.traits.weightsPerBlock, tokens = 14
+        let rows = 37, columns = type == .f32 ? 45 : 2 * type.traits.weightsPerBlock, tokens = 14, decoding = 5
         let bytes = type == .f32
             ? { var rng = SplitMix64(seed: 8); return rng.floats(rows * columns).withUnsafeBytes { Array($0) } }()
             : Self.matrix(type, rows: rows, columns: columns, seed: 77)
@@ -56,11 +58,13 @@ import Testing
         bytes.withUnsafeBytes { raw in
             let w = WeightMatrix(type: type, rows: rows, columns: columns, bytes: raw)
             var together = [Float](repeating: .nan, count: tokens * rows)
-            Kernels.matmul(w, x, tokens: tokens, into: &together, batchInvariant: true, pool: pool)
+            Kernels.matmul(w, x, tokens: tokens, into: &together, decodeTokens: decoding, pool: pool)
             for t in 0..<tokens {
                 var alone = [Float](repeating: .nan, count: rows)
-                x.withUnsafeBufferPointer { Kernels.matmul(w, $0.baseAddress! + t * columns, tokens: 1, into: &alone,
-                                                           batchInvariant: true, pool: pool) }
+                x.withUnsafeBufferPointer {
+                    Kernels.matmul(w, $0.baseAddress! + t * columns, tokens: 1, into: &alone,
+                                   decodeTokens: t < decoding ? 1 : 0, pool: pool)
+                }
                 #expect(alone.map(\.bitPattern) == together[(t * rows)..<((t + 1) * rows)].map(\.bitPattern), "token \(t)")
             }
         }
@@ -90,6 +94,27 @@ import Testing
         }
         let expected = try #require(slow)
         #expect(abs(try #require(fast) - expected) <= 1e-4 * max(1, abs(expected)))
+    }
+
+    /// The many-token kernel gives every token exactly the one-token kernel's bits, at token counts
+    /// that leave a short last group of four.
+    @Test(arguments: [QuantType.q8_0, .q5_0, .q4_K, .q6_K], [1, 2, 3, 5, 7])
+    func manyTokensEqualOneAtATime(type: QuantType, tokens: Int) throws {
+        var rng = SplitMix64(seed: UInt64(tokens) * 7 + UInt64(type.rawValue))
+        let count = type.traits.weightsPerBlock * 2
+        let row = Quantization.quantize(type, rng.floats(count, in: -2...2)), x = rng.floats(tokens * count)
+        var many = [Float](repeating: .nan, count: 2 * tokens)
+        let handled = row.withUnsafeBytes { raw in
+            Kernels.fusedDots(type, raw.baseAddress!, x, xStride: count, tokens: tokens, count: count, into: &many, outStride: 2)
+        }
+        #expect(handled)
+        for t in 0..<tokens {
+            let one = try #require(row.withUnsafeBytes { raw in
+                x.withUnsafeBufferPointer { Kernels.fusedDot(type, raw.baseAddress!, $0.baseAddress! + t * count, count: count) }
+            })
+            #expect(many[2 * t].bitPattern == one.bitPattern, "token \(t)")
+            #expect(many[2 * t + 1].isNaN)  // the stride's other slots are left alone
+        }
     }
 
     @Test func formatsWithoutAFusedFormSayNil() {

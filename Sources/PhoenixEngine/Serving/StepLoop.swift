@@ -156,7 +156,8 @@ final class StepLoop: @unchecked Sendable {
         for work in plan.work {
             let sequence = work.sequence
             forward.append(sequence.tokens[work.positions], start: work.positions.lowerBound,
-                           blockTable: sequence.blocks.map { Int32($0) }, wantsOutput: work.wantsOutput)
+                           blockTable: sequence.blocks.map { Int32($0) }, wantsOutput: work.wantsOutput,
+                           decodeFrom: sequence.promptCount)
             if let owner = owners[sequence.id], !owner.request.admitted {
                 owner.request.admitted = true
                 totals.promptTokens += sequence.promptCount
@@ -176,7 +177,7 @@ final class StepLoop: @unchecked Sendable {
         guard !outputs.isEmpty else { return }
         let vocabulary = network.shape.vocabularySize
         logits.reserve(outputs.count * vocabulary)
-        network.logits(hidden.pointer, rows: outputs.count, batchInvariant: true, pool: pool, into: logits.pointer)
+        network.logits(hidden.pointer, rows: outputs.count, eachAlone: true, pool: pool, into: logits.pointer)
         for (row, work) in outputs.enumerated() {
             // An earlier output of this step may have ended the request (a stop on another choice does not,
             // but a failure does), so look the owner up again.

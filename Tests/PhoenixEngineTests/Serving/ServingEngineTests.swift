@@ -77,8 +77,9 @@ struct ServingEngineTests {
         options.maxTokens = 12
         let generator = try context.run(promptIDs: Self.request(Self.prompts[0]).promptIDs, options: options) { _ in }
         #expect(alone[0].tokens[0] == generator.tokens)
-        let statistics = engine.statistics
-        #expect(statistics.runningSequences == 0 && statistics.kvBlocksUsed == statistics.kvBlocksCached)
+        // Statistics are published after each step, a moment after the streams end.
+        try await waitUntil { engine.statistics.runningSequences == 0 }
+        #expect(engine.statistics.kvBlocksUsed == engine.statistics.kvBlocksCached)
     }
 
     /// A prompt that shares a cached prefix reuses its blocks and still gives the same tokens.
@@ -125,6 +126,7 @@ struct ServingEngineTests {
         var got: [[[Int]]] = []
         for stream in streams { got.append(try await Self.collect(stream).tokens) }
         #expect(got == expected)
+        try await waitUntil { tight.statistics.runningSequences == 0 }
         #expect(tight.statistics.preemptions > 0)
         #expect(tight.statistics.kvBlocksUsed == 0)
     }
