@@ -27,9 +27,18 @@ let package = Package(
         .library(name: "PhoenixPlanner", targets: ["PhoenixPlanner"]),
         .library(name: "PhoenixModels", targets: ["PhoenixModels"]),
         .library(name: "PhoenixEngine", targets: ["PhoenixEngine"]),
+        .library(name: "PhoenixServer", targets: ["PhoenixServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The HTTP server; swift-configuration support is left out (the server is configured in code).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Tensor formats as GGUF numbers them: block layouts, reference (de)quantizers.
@@ -46,11 +55,30 @@ let package = Package(
         .target(name: "PhoenixTokenizer", dependencies: ["PhoenixGGUF"], swiftSettings: strict),
         // Hardware catalogue, cost models, pipeline schedules, parallelism search; imports no other Phoenix module.
         .target(name: "PhoenixPlanner", resources: [.copy("Resources")], swiftSettings: strict),
+        // OpenAI-compatible HTTP routes over a `ServingBackend`, with Prometheus metrics and graceful shutdown.
+        .target(
+            name: "PhoenixServer",
+            dependencies: [
+                "PhoenixEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "phoenix",
             dependencies: [
                 "PhoenixQuant", "PhoenixGGUF", "PhoenixPlanner", "PhoenixTokenizer", "PhoenixModels", "PhoenixEngine",
+                "PhoenixServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict),
         .target(name: "PhoenixTestSupport", path: "Tests/Support", swiftSettings: strict),
@@ -63,6 +91,15 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "PhoenixEngineTests",
                     dependencies: ["PhoenixEngine", "PhoenixModels", "PhoenixKernels", "PhoenixTestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "PhoenixServerTests",
+                    dependencies: [
+                        "PhoenixServer", "PhoenixEngine",
+                        .product(name: "Hummingbird", package: "hummingbird"),
+                        .product(name: "HummingbirdTesting", package: "hummingbird"),
+                        .product(name: "NIOCore", package: "swift-nio"),
+                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    ],
                     swiftSettings: strict),
         .testTarget(name: "PhoenixCLITests", dependencies: ["PhoenixGGUF", "PhoenixTestSupport"], swiftSettings: strict),
         .testTarget(name: "PhoenixGGUFTests", dependencies: ["PhoenixGGUF", "PhoenixTestSupport"],

@@ -11,8 +11,10 @@ struct Phoenix: AsyncParsableCommand {
             ChatCommand.self,
             GenerateCommand.self,
             InspectCommand.self,
+            LoadTestCommand.self,
             PerplexityCommand.self,
             PlanCommand.self,
+            ServeCommand.self,
             TokenizeCommand.self,
         ])
 }
