@@ -70,7 +70,11 @@ PY
 load() {  # name, port, loadtest flags...
     local name="$1" port="$2"; shift 2
     "$phoenix" loadtest --url "http://127.0.0.1:$port" --json "$@" > "$work/$name.json"
-    echo "  $name: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(f"{r[\"output_tokens_per_second\"]:.1f} tok/s, TTFT p50 {r[\"ttft_ms\"][\"p50\"]:.0f} ms, failed {r[\"failed\"]}")' "$work/$name.json")" >&2
+    python3 - "$work/$name.json" "$name" >&2 <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"  {sys.argv[2]}: {r['output_tokens_per_second']:.1f} tok/s, TTFT p50 {r['ttft_ms']['p50']:.0f} ms, failed {r['failed']}")
+PY
 }
 
 standard_loads() {  # prefix, port

@@ -66,9 +66,36 @@ extension Kernels {
     static func fusedDots<F: FusedFormat>(_ format: F.Type, _ row: UnsafeRawPointer, _ x: UnsafePointer<Float>,
                                           xStride: Int, tokens: Int, count: Int,
                                           _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
-        // Four tokens at a time, then pairs, then one: every token runs the same `accumulate` calls.
+        // Eight tokens at a time, then four, two, one: every token runs the same `accumulate` calls, and
+        // each unit's decode is shared by as many tokens as registers allow.
         var t = 0
-        while t + 4 <= tokens {
+        while t + 8 <= tokens {
+            var a = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(),
+                     SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            let x0 = x + t * xStride
+            for u in 0..<count / 32 {
+                let unit = F.decode(row + F.blockBytes * (u / F.unitsPerBlock), unit: u % F.unitsPerBlock)
+                let xu = x0 + 32 * u
+                F.accumulate(&a.0, unit, xu)
+                F.accumulate(&a.1, unit, xu + xStride)
+                F.accumulate(&a.2, unit, xu + 2 * xStride)
+                F.accumulate(&a.3, unit, xu + 3 * xStride)
+                F.accumulate(&a.4, unit, xu + 4 * xStride)
+                F.accumulate(&a.5, unit, xu + 5 * xStride)
+                F.accumulate(&a.6, unit, xu + 6 * xStride)
+                F.accumulate(&a.7, unit, xu + 7 * xStride)
+            }
+            out[t * outStride] = a.0.sum()
+            out[(t + 1) * outStride] = a.1.sum()
+            out[(t + 2) * outStride] = a.2.sum()
+            out[(t + 3) * outStride] = a.3.sum()
+            out[(t + 4) * outStride] = a.4.sum()
+            out[(t + 5) * outStride] = a.5.sum()
+            out[(t + 6) * outStride] = a.6.sum()
+            out[(t + 7) * outStride] = a.7.sum()
+            t += 8
+        }
+        if t + 4 <= tokens {
             var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
             let x0 = x + t * xStride, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride
             for u in 0..<count / 32 {

@@ -98,7 +98,7 @@ import Testing
 
     /// The many-token kernel gives every token exactly the one-token kernel's bits, at token counts
     /// that leave a short last group of four.
-    @Test(arguments: [QuantType.q8_0, .q5_0, .q4_K, .q6_K], [1, 2, 3, 5, 7])
+    @Test(arguments: [QuantType.q8_0, .q5_0, .q4_K, .q6_K], [1, 2, 3, 5, 7, 15])
     func manyTokensEqualOneAtATime(type: QuantType, tokens: Int) throws {
         var rng = SplitMix64(seed: UInt64(tokens) * 7 + UInt64(type.rawValue))
         let count = type.traits.weightsPerBlock * 2
