@@ -87,10 +87,10 @@ extension GenerationContext {
         let cache = KVCache(shape: network.shape, capacity: max(options.promptTokens, options.generatedTokens))
         let hidden = FloatBuffer(capacity: 0)
         let logits = FloatBuffer(capacity: network.shape.vocabularySize)
-        var random = BenchmarkRandom(seed: options.seed)
+        var random = SeededRandom(seed: options.seed)
         let vocabulary = network.shape.vocabularySize
         let bos = model.tokenizer.addBOS ? model.tokenizer.bosID : nil
-        let firstToken = { (random: inout BenchmarkRandom) in bos ?? random.next(below: vocabulary) }
+        let firstToken = { (random: inout SeededRandom) in bos ?? random.next(below: vocabulary) }
 
         func prompt(_ count: Int) throws {
             var ids = [firstToken(&random)]
@@ -206,18 +206,19 @@ public enum BenchmarkEnvironment {
     }
 }
 
-/// SplitMix64: reproducible random token ids.
-struct BenchmarkRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+/// SplitMix64: reproducible random numbers for benchmarks and load generators (token ids, prompt words).
+public struct SeededRandom: Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    /// A number in 0..<bound.
+    public mutating func next(below bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
 
 /// The rate at which the CPU streams a buffer larger than its caches: the ceiling for a decode step,

@@ -3,17 +3,18 @@ import PhoenixQuant
 /// Fast dequantization of whole rows for the formats the default model uses (F32, F16, Q8_0, Q5_0,
 /// Q4_K, Q6_K); every other format goes through PhoenixQuant's reference dequantizer. Each fast path
 /// computes the same float operations as the reference (so the results are bit-identical, which a test
-/// checks), eight weights at a time.
+/// checks), eight weights at a time; the quantized ones expand units of 32 with `FusedFormat.weights`,
+/// the same expansion the fused dot products use.
 extension Kernels {
     @inlinable
     public static func dequantizeRow(_ type: QuantType, _ src: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>, count: Int) {
         switch type {
         case .f32: y.update(from: src.assumingMemoryBound(to: Float.self), count: count)
         case .f16: dequantizeF16(src, y, count)
-        case .q8_0: dequantizeQ8_0(src, y, count / 32)
-        case .q5_0: dequantizeQ5_0(src, y, count / 32)
-        case .q4_K: dequantizeQ4_K(src, y, count / 256)
-        case .q6_K: dequantizeQ6_K(src, y, count / 256)
+        case .q8_0: dequantize(FusedQ8_0.self, src, y, blocks: count / 32)
+        case .q5_0: dequantize(FusedQ5_0.self, src, y, blocks: count / 32)
+        case .q4_K: dequantize(FusedQ4_K.self, src, y, blocks: count / 256)
+        case .q6_K: dequantize(FusedQ6_K.self, src, y, blocks: count / 256)
         default:
             let bytes = type.byteCount(forWeights: count)!
             Quantization.dequantize(type, from: UnsafeRawBufferPointer(start: src, count: bytes),
@@ -65,33 +66,6 @@ extension Kernels {
         for i in 0..<count { y[i] = half(src, 2 * i) }
     }
 
-    /// Q8_0: 34-byte blocks, fp16 d then 32 int8 codes; w = q · d.
-    @inlinable
-    static func dequantizeQ8_0(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ blocks: Int) {
-        for b in 0..<blocks {
-            let block = src + 34 * b, out = y + 32 * b
-            let d = SIMD8<Float>(repeating: half(block, 0))
-            for k in 0..<4 {
-                store(float(signedBytes8(block, 2 + 8 * k)) * d, out + 8 * k)
-            }
-        }
-    }
-
-    /// Q5_0: 22-byte blocks, fp16 d, 32 high bits, 16 bytes of nibbles (low: weights 0..<16, high:
-    /// 16..<32); w = d · (q - 16).
-    @inlinable
-    static func dequantizeQ5_0(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ blocks: Int) {
-        for b in 0..<blocks {
-            let block = src + 22 * b, out = y + 32 * b
-            let d = SIMD8<Float>(repeating: half(block, 0))
-            for k in 0..<2 {
-                let (low, top) = q5_0Codes(block, lanes: k)
-                store(d * low, out + 8 * k)
-                store(d * top, out + 16 + 8 * k)
-            }
-        }
-    }
-
     /// Q5_0: q - 16 for weights 8k..<8k+8 (`low`) and 16+8k..<24+8k (`top`) of a block, as floats.
     @inlinable @inline(__always)
     static func q5_0Codes(_ block: UnsafeRawPointer, lanes k: Int) -> (low: SIMD8<Float>, top: SIMD8<Float>) {
@@ -101,23 +75,6 @@ extension Kernels {
         let low = (nibbles & 0x0F) | ((high &>> lanes) & 1) &<< 4
         let top = (nibbles &>> 4) | ((high &>> (lanes &+ 16)) & 1) &<< 4
         return (float(signed(low) &- 16), float(signed(top) &- 16))
-    }
-
-    /// Q4_K: 144-byte super-blocks of 256: fp16 d and dmin, 12 bytes of packed 6-bit scales and mins for
-    /// 8 groups of 32, then 128 bytes of nibbles (group 2c in the low nibbles of bytes 32c..<32c+32,
-    /// group 2c+1 in the high ones); w = d·scale·q - dmin·min.
-    @inlinable
-    static func dequantizeQ4_K(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ blocks: Int) {
-        for b in 0..<blocks {
-            let block = src + 144 * b, out = y + 256 * b
-            let d = half(block, 0), dmin = half(block, 2)
-            let scales = block + 4, codes = block + 16
-            for g in 0..<8 {
-                let (sc, m) = scaleMinK4(scales, g)
-                let groupD = SIMD8<Float>(repeating: d * Float(sc)), groupM = SIMD8<Float>(repeating: dmin * Float(m))
-                for k in 0..<4 { store(groupD * q4KCodes(codes, group: g, lanes: k) - groupM, out + 32 * g + 8 * k) }
-            }
-        }
     }
 
     /// Q4_K: codes 8k..<8k+8 of group `g` as floats (group 2c in the low nibbles of bytes 32c..<32c+32,
@@ -143,23 +100,4 @@ extension Kernels {
         return ((byte(g + 4) & 0x0F) | ((byte(g - 4) >> 6) << 4), (byte(g + 4) >> 4) | ((byte(g) >> 6) << 4))
     }
 
-    /// Q6_K: 210-byte super-blocks of 256: 128 bytes of low nibbles, 64 bytes of 2-bit highs, 16 int8
-    /// group scales (groups of 16), fp16 d; w = (d·scale) · (q - 32).
-    @inlinable
-    static func dequantizeQ6_K(_ src: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ blocks: Int) {
-        for b in 0..<blocks {
-            let block = src + 210 * b, out = y + 256 * b
-            let ql = block, qh = block + 128, scales = block + 192
-            let d = half(block, 208)
-            for h in 0..<2 {
-                for t in 0..<4 {
-                    for l in stride(from: 0, to: 32, by: 8) {
-                        let i = 128 * h + 32 * t + l
-                        let dl = d * Float(scales.load(fromByteOffset: i / 16, as: Int8.self))
-                        store(SIMD8<Float>(repeating: dl) * q6KCodes(ql, qh, h: h, t: t, l: l), out + i)
-                    }
-                }
-            }
-        }
-    }
 }

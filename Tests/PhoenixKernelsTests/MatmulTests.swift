@@ -43,9 +43,8 @@ import Testing
     }
 
     /// A token's outputs are the same bits whether it is multiplied alone or at any place in a larger
-    /// call, with 1 or 2 threads: decoded tokens (the leading 5 of 14 here) get the one-token fused
-    /// kernel's bits, the others the GEMM's. This is what makes a batched server's results independent
-    /// of the batch.
+    /// call, with 1 or 2 threads, and whether the fused decode kernels (the leading 5 of 14 tokens here)
+    /// or the GEMM compute them. This is what makes a batched server's results independent of the batch.
     @Test(arguments: [QuantType.q8_0, .q5_0, .q4_K, .q6_K, .f32], [1, 2])
     func resultsDoNotDependOnTheOtherTokens(type: QuantType, threads: Int) {
         let rows = 37, columns = type == .f32 ? 45 : 2 * type.traits.weightsPerBlock, tokens = 14, decoding = 5
@@ -57,8 +56,10 @@ import Testing
         let pool = ThreadPool(threadCount: threads)
         bytes.withUnsafeBytes { raw in
             let w = WeightMatrix(type: type, rows: rows, columns: columns, bytes: raw)
-            var together = [Float](repeating: .nan, count: tokens * rows)
+            var together = [Float](repeating: .nan, count: tokens * rows), allGEMM = together
             Kernels.matmul(w, x, tokens: tokens, into: &together, decodeTokens: decoding, pool: pool)
+            Kernels.matmul(w, x, tokens: tokens, into: &allGEMM, decodeTokens: 0, pool: pool)
+            #expect(together.map(\.bitPattern) == allGEMM.map(\.bitPattern), "the fused and GEMM paths differ")
             for t in 0..<tokens {
                 var alone = [Float](repeating: .nan, count: rows)
                 x.withUnsafeBufferPointer {

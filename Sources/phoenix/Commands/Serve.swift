@@ -79,6 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CommandError("cannot start the engine: \(error)")
         }
+        FileHandle.standardError.write(Data(("phoenix serve: KV pool of \(engine.blockCount) blocks of \(blockSize) positions "
+            + "(\(engine.kvCacheBytes >> 20) MiB), up to \(engine.contextLimit) positions per sequence, "
+            + "batches of up to \(maxBatch)\n").utf8))
         let chat = loaded.servedChatFormat
         FileHandle.standardError.write(Data("phoenix serve: chat format \(chat.format.rawValue) (\(chat.source))\n".utf8))
         let server = OpenAIServer(backend: engine, model: loaded,

@@ -53,6 +53,10 @@ struct LoadTestClient: Sendable {
         var request = HTTPClientRequest(url: baseURL + "/v1/completions")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
+        // One connection per request: some servers (llama-server) close kept-alive connections after a few
+        // requests, which a pooled client only learns when its next request fails. A local connect costs
+        // microseconds, the same for every server measured.
+        request.headers.add(name: "Connection", value: "close")
         authorize(&request)
         request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
 

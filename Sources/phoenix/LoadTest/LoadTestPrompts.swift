@@ -1,3 +1,5 @@
+import PhoenixEngine
+
 /// Prompts of about a given number of tokens for `phoenix loadtest`, made without the server's tokenizer
 /// (the server under test may be any OpenAI-compatible one): common short English words, each a single
 /// token in the usual vocabularies when written with its leading space.
@@ -27,28 +29,11 @@ struct LoadTestPrompts {
     /// The prompt of request `index`.
     func prompt(index: Int) -> String {
         let shared = min(sharedPrefixTokens, promptTokens)
-        var sharedWords = LoadTestRandom(seed: seed)
+        var sharedWords = SeededRandom(seed: seed)
         // A different stream per request; the multiplier spreads neighbouring indices apart.
-        var uniqueWords = LoadTestRandom(seed: seed ^ (0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)))
-        let words = (0..<shared).map { _ in sharedWords.pick(Self.words) }
-            + (shared..<promptTokens).map { _ in uniqueWords.pick(Self.words) }
+        var uniqueWords = SeededRandom(seed: seed ^ (0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)))
+        let words = (0..<shared).map { _ in Self.words[sharedWords.next(below: Self.words.count)] }
+            + (shared..<promptTokens).map { _ in Self.words[uniqueWords.next(below: Self.words.count)] }
         return words.joined(separator: " ")
     }
-}
-
-/// SplitMix64: small, fast and the same on every platform, so a seed names the same prompts everywhere.
-struct LoadTestRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func pick<T>(_ elements: [T]) -> T { elements[Int(next() % UInt64(elements.count))] }
 }
