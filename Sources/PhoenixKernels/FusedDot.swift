@@ -145,18 +145,18 @@ extension Kernels {
     @inlinable @inline(__always)
     static func fusedDots4Rows<F: FusedFormat>(_ format: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int,
                                                _ x: UnsafePointer<Float>, _ count: Int, _ out: UnsafeMutablePointer<Float>) {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        for u in 0..<count / 32 {
-            let offset = F.blockBytes * (u / F.unitsPerBlock), unit = u % F.unitsPerBlock, xu = x + 32 * u
-            accumulate(&a0, F.weights(rows + offset, unit: unit), xu)
-            accumulate(&a1, F.weights(rows + rowBytes + offset, unit: unit), xu)
-            accumulate(&a2, F.weights(rows + 2 * rowBytes + offset, unit: unit), xu)
-            accumulate(&a3, F.weights(rows + 3 * rowBytes + offset, unit: unit), xu)
+        // Two rows at a time: four would need more than AVX2's 16 vector registers for their weights.
+        for pair in 0..<2 {
+            let first = rows + 2 * pair * rowBytes, second = first + rowBytes
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+            for u in 0..<count / 32 {
+                let offset = F.blockBytes * (u / F.unitsPerBlock), unit = u % F.unitsPerBlock, xu = x + 32 * u
+                accumulate(&a0, F.weights(first + offset, unit: unit), xu)
+                accumulate(&a1, F.weights(second + offset, unit: unit), xu)
+            }
+            out[2 * pair] = a0.sum()
+            out[2 * pair + 1] = a1.sum()
         }
-        out[0] = a0.sum()
-        out[1] = a1.sum()
-        out[2] = a2.sum()
-        out[3] = a3.sum()
     }
 
     @inlinable @inline(__always)

@@ -2,9 +2,9 @@
 ///
 /// Tokens are given sequence after sequence; every weight matrix is applied to all of them in one pass
 /// over the weights, while attention reads each sequence's own blocks. Tokens at or after a sequence's
-/// `decodeFrom` position (the ones it generated) are computed with the decode kernels and the others
-/// (its prompt) with the prefill kernels, whatever else is in the step: each token then gets exactly
-/// the bits it gets when its sequence runs alone, also when a preempted sequence is recomputed.
+/// `decodeFrom` position (the ones it generated) are handed to the matrix products as decoding tokens,
+/// which may read the quantized weights directly when they are few. Every kernel gives the same bits
+/// (see `Kernels.matmul`), so each token's result is the one it gets when its sequence runs alone.
 public struct ForwardStep: Sendable {
     public struct Sequence: Sendable {
         /// Position of the sequence's first token in this step (its tokens before it are already cached).

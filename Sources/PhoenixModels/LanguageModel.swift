@@ -21,14 +21,15 @@ public protocol LanguageModel: AnyObject, Sendable {
     func forward(_ step: ForwardStep, cache: PagedKVCache, scratch: Scratch, pool: ThreadPool, hidden: FloatBuffer) throws
 
     /// logits[r] = hidden[r] · outputᵀ for `rows` rows.  hidden: [rows, embeddingDim] → logits: [rows, vocabularySize]
-    /// `eachAlone`: every row gets the bits it gets as the only row (the decode kernel; see `Kernels.matmul`).
-    func logits(_ hidden: UnsafePointer<Float>, rows: Int, eachAlone: Bool, pool: ThreadPool,
+    /// `decoding`: the rows are tokens being decoded, which lets the decode kernels take them (every kernel
+    /// gives the same bits; see `Kernels.matmul`).
+    func logits(_ hidden: UnsafePointer<Float>, rows: Int, decoding: Bool, pool: ThreadPool,
                 into logits: UnsafeMutablePointer<Float>)
 }
 
 extension LanguageModel {
     public func logits(_ hidden: UnsafePointer<Float>, rows: Int, pool: ThreadPool, into logits: UnsafeMutablePointer<Float>) {
-        self.logits(hidden, rows: rows, eachAlone: false, pool: pool, into: logits)
+        self.logits(hidden, rows: rows, decoding: false, pool: pool, into: logits)
     }
 }
 
@@ -105,8 +106,8 @@ extension DecoderArchitecture {
         }
     }
 
-    public func logits(_ hidden: UnsafePointer<Float>, rows: Int, eachAlone: Bool, pool: ThreadPool,
+    public func logits(_ hidden: UnsafePointer<Float>, rows: Int, decoding: Bool, pool: ThreadPool,
                        into logits: UnsafeMutablePointer<Float>) {
-        Kernels.matmul(output, hidden, tokens: rows, into: logits, decodeTokens: eachAlone ? rows : nil, pool: pool)
+        Kernels.matmul(output, hidden, tokens: rows, into: logits, decodeTokens: decoding ? rows : nil, pool: pool)
     }
 }

@@ -177,7 +177,7 @@ final class StepLoop: @unchecked Sendable {
         guard !outputs.isEmpty else { return }
         let vocabulary = network.shape.vocabularySize
         logits.reserve(outputs.count * vocabulary)
-        network.logits(hidden.pointer, rows: outputs.count, eachAlone: true, pool: pool, into: logits.pointer)
+        network.logits(hidden.pointer, rows: outputs.count, decoding: true, pool: pool, into: logits.pointer)
         for (row, work) in outputs.enumerated() {
             // An earlier output of this step may have ended the request (a stop on another choice does not,
             // but a failure does), so look the owner up again.
