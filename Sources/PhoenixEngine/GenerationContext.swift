@@ -81,8 +81,7 @@ public final class GenerationContext: @unchecked Sendable {
         let network = model.network
         let cache = KVCache(shape: network.shape, capacity: min(contextLimit, promptIDs.count + options.maxTokens))
         var sampler = Sampler(options.sampling)
-        var text = StopStringFilter(stops: options.stopStrings)
-        var decoder = model.tokenizer.streamingDecoder()
+        var text = GeneratedText(model.tokenizer, stops: options.stopStrings)
         var timings = GenerationTimings(promptTokens: promptIDs.count)
         var history = promptIDs
         var generated: [Int] = []
@@ -109,18 +108,15 @@ public final class GenerationContext: @unchecked Sendable {
             if firstTokenTime == nil { firstTokenTime = DispatchTime.now() }
             if model.endOfGenerationIDs.contains(token) {
                 reason = .endOfGeneration
-                let visible = text.push(decoder.finish())
-                emit(.token(id: token, text: visible + text.flush()))  // held-back text was not a stop string
+                emit(.token(id: token, text: text.finish()))  // held-back text was not a stop string
                 break
             }
-            let piece = try decoder.append(token)
-            let visible = text.push(piece)
-            if text.stopped {
+            let visible = try text.append(token)
+            emit(.token(id: token, text: visible.text))
+            if visible.stopped {
                 reason = .stopString
-                emit(.token(id: token, text: visible))
                 break
             }
-            emit(.token(id: token, text: visible))
             if generated.count >= options.maxTokens { reason = .length; break }
             if history.count >= contextLimit { reason = .contextFull; break }  // prompt and output fill the context
             if isCancelled() { reason = .cancelled; break }
@@ -129,7 +125,7 @@ public final class GenerationContext: @unchecked Sendable {
         }
         timings.decodeSeconds = firstTokenTime.map(Self.seconds(since:)) ?? 0
         if reason != .endOfGeneration && reason != .stopString {
-            let rest = text.push(decoder.finish()) + text.flush()
+            let rest = text.finish()
             if !rest.isEmpty { emit(.text(rest)) }
         }
         emit(.finished(reason, timings))

@@ -45,9 +45,4 @@ public final class PagedKVCache: @unchecked Sendable {
             (values[layer] + destination * blockSize * rowWidth).update(from: values[layer] + source * blockSize * rowWidth, count: floats)
         }
     }
-
-    /// The stored key row of `position` in `block` of `layer`, for tests.
-    public func keyRow(layer: Int, block: Int, offset: Int) -> UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: keys[layer] + (block * blockSize + offset) * rowWidth, count: rowWidth)
-    }
 }

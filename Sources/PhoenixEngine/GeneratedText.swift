@@ -18,6 +18,9 @@ struct GeneratedText: Sendable {
         return (visible, filter.stopped)
     }
 
+    /// All the text shown so far.
+    var emitted: String { filter.emitted }
+
     /// Whatever was held back, at the end of generation.
     mutating func finish() -> String {
         let rest = filter.push(decoder.finish())
