@@ -45,8 +45,10 @@ let package = Package(
         .target(name: "PhoenixQuant", swiftSettings: strict),
         // The GGUF container: memory-mapped reader, writer, metadata, tensor infos.
         .target(name: "PhoenixGGUF", dependencies: ["PhoenixQuant"], swiftSettings: strict),
+        // The x86 intrinsics from <immintrin.h>, header only, for the kernels that need exact instructions.
+        .target(name: "CPhoenixX86"),
         // Every hot loop (matmul, norms, RoPE, attention) and the thread pool; scalar twins in Reference/.
-        .target(name: "PhoenixKernels", dependencies: ["PhoenixQuant"], swiftSettings: kernelSettings),
+        .target(name: "PhoenixKernels", dependencies: ["PhoenixQuant", "CPhoenixX86"], swiftSettings: kernelSettings),
         // Architectures (one file each), shared layers, KV cache, the registry.
         .target(name: "PhoenixModels", dependencies: ["PhoenixGGUF", "PhoenixKernels"], swiftSettings: kernelSettings),
         // Loading, sampling, generation and perplexity: the Swift API other packages use.

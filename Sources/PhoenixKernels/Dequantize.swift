@@ -3,18 +3,17 @@ import PhoenixQuant
 /// Fast dequantization of whole rows for the formats the default model uses (F32, F16, Q8_0, Q5_0,
 /// Q4_K, Q6_K); every other format goes through PhoenixQuant's reference dequantizer. Each fast path
 /// computes the same float operations as the reference (so the results are bit-identical, which a test
-/// checks), eight weights at a time; the quantized ones expand units of 32 with `FusedFormat.weights`,
-/// the same expansion the fused dot products use.
+/// checks), eight weights at a time; the quantized ones expand units of 32 with `FloatUnits.weights`.
 extension Kernels {
     @inlinable
     public static func dequantizeRow(_ type: QuantType, _ src: UnsafeRawPointer, into y: UnsafeMutablePointer<Float>, count: Int) {
         switch type {
         case .f32: y.update(from: src.assumingMemoryBound(to: Float.self), count: count)
         case .f16: dequantizeF16(src, y, count)
-        case .q8_0: dequantize(FusedQ8_0.self, src, y, blocks: count / 32)
-        case .q5_0: dequantize(FusedQ5_0.self, src, y, blocks: count / 32)
-        case .q4_K: dequantize(FusedQ4_K.self, src, y, blocks: count / 256)
-        case .q6_K: dequantize(FusedQ6_K.self, src, y, blocks: count / 256)
+        case .q8_0: dequantize(FloatQ8_0.self, src, y, blocks: count / 32)
+        case .q5_0: dequantize(FloatQ5_0.self, src, y, blocks: count / 32)
+        case .q4_K: dequantize(FloatQ4_K.self, src, y, blocks: count / 256)
+        case .q6_K: dequantize(FloatQ6_K.self, src, y, blocks: count / 256)
         default:
             let bytes = type.byteCount(forWeights: count)!
             Quantization.dequantize(type, from: UnsafeRawBufferPointer(start: src, count: bytes),

@@ -11,46 +11,32 @@ extension Kernels {
     ///
     /// x: [tokens, W.columns] row-major; out: [tokens, outStride] with the first `W.rows` columns written.
     /// The first `decodeTokens` tokens (nil: 1 when there is a single token, else 0) are tokens being
-    /// decoded: a few of them read the quantized rows directly (`fusedDots`), when the format allows.
-    /// The others go through the GEMM: rows are split between the pool's threads, each thread
-    /// dequantizes a panel of 16 weight rows once, then multiplies it with blocks of 12 tokens, 4 rows ×
-    /// 3 tokens at a time (12 accumulators, within AVX2's 16 registers), so every loaded value feeds
-    /// several multiply-adds.
+    /// decoded: for the formats that have one, they take the 16-bit integer kernels (`int16Dots`), which
+    /// read each quantized row once for all of them. The others, prompt tokens, go through the GEMM:
+    /// rows are split between the pool's threads, each thread dequantizes a panel of 16 weight rows once,
+    /// then multiplies it with blocks of 12 tokens, 4 rows × 3 tokens at a time (12 accumulators, within
+    /// AVX2's 16 registers), so every loaded value feeds several multiply-adds.
     ///
-    /// Every output gets the same bits from either path and from any position in the call: each sums
-    /// its products eight columns at a time in column order in one accumulator (the GEMM's edge kernels
-    /// as its 4×3 one, the fused kernels over the dequantizer's own floats). So a token's result does
-    /// not depend on the other tokens in the call or the thread count, and a server that batches
-    /// requests computes each exactly as it would alone; the path is chosen for speed alone.
+    /// A token's result depends only on its row of x and on which of the two it is, never on the other
+    /// tokens of the call or the thread count: each decode token runs the same integer and float steps
+    /// alone or in a group, and the GEMM sums every output eight columns at a time in column order in one
+    /// accumulator, its edge kernels as its 4×3 one. So a server that batches requests computes each
+    /// exactly as it would alone.
     public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
                               into out: UnsafeMutablePointer<Float>, outStride: Int? = nil, decodeTokens: Int? = nil,
                               pool: ThreadPool) {
         let stride = outStride ?? w.rows
         let columns = w.columns
-        let decoding = hasFusedDot(w.type) ? min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0)) : 0
-        // Reading quantized rows directly wins while the tokens are few; the GEMM's float panel wins
-        // when its expansion is shared by more tokens (except for Q8_0, whose expansion is cheapest).
-        let fused = decoding < 4 || w.type == .q8_0 ? decoding : 0
-        if fused > 0 {
-            pool.parallelFor(w.rows, grain: 16) { rows in
-                var r = rows.lowerBound
-                // One to three tokens: four rows at a time keep four sums in flight.
-                while fused < 4, r + 4 <= rows.upperBound {
-                    for t in 0..<fused {
-                        _ = fusedDots4Rows(w.type, w.base + r * w.rowBytes, rowBytes: w.rowBytes, x + t * columns,
-                                           count: columns, into: out + t * stride + r)
-                    }
-                    r += 4
-                }
-                while r < rows.upperBound {
-                    _ = fusedDots(w.type, w.base + r * w.rowBytes, x, xStride: columns, tokens: fused, count: columns,
-                                  into: out + r, outStride: stride)
-                    r += 1
+        let decoding = hasInt16Dot(w.type) ? min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0)) : 0
+        if decoding > 0 {
+            withInt16Activations(x, tokens: decoding, columns: columns) { activations in
+                pool.parallelFor(w.rows, grain: 16) { rows in
+                    int16Dots(w, rows: rows, activations, into: out, outStride: stride)
                 }
             }
         }
-        if fused < tokens {
-            gemm(w, x + fused * columns, tokens: tokens - fused, into: out + fused * stride, stride: stride, pool: pool)
+        if decoding < tokens {
+            gemm(w, x + decoding * columns, tokens: tokens - decoding, into: out + decoding * stride, stride: stride, pool: pool)
         }
     }
 

@@ -9,7 +9,9 @@ import Testing
     static let tokens = [3, 97, 14, 15, 92, 65, 35, 89, 79, 32, 38]
 
     /// Prefill of the whole prompt (matrix-matrix work) gives the same logits as decoding one token at a
-    /// time, for every architecture and for quantized weights.
+    /// time, for every architecture and for quantized weights. Decoding quantized weights rounds the
+    /// activations to 16 bits (at most 2^-16 of a block's largest value per matrix product), so the two
+    /// agree to 1e-3 rather than float32's 1e-4; a wrong kernel is off by far more.
     @Test(arguments: architectures, [QuantType.f32, .q8_0, .q4_K])
     func batchedPrefillEqualsTokenByToken(architecture: String, type: QuantType) throws {
         let columnsAreBlocks = type.traits.weightsPerBlock <= 32
@@ -17,8 +19,9 @@ import Testing
         let model = try ModelRegistry.load(file)
         let batched = try TinyModel.logits(model, Self.tokens, batched: true)
         let stepwise = try TinyModel.logits(model, Self.tokens, batched: false, threads: 1)
+        let tolerance: Float = Kernels.hasInt16Dot(type) ? 1e-3 : 1e-4
         for (a, b) in zip(batched, stepwise) {
-            for i in a.indices { #expect(abs(a[i] - b[i]) <= 1e-4 * max(1, abs(b[i]))) }
+            for i in a.indices { #expect(abs(a[i] - b[i]) <= tolerance * max(1, abs(b[i]))) }
         }
         #expect(batched.allSatisfy { $0.allSatisfy(\.isFinite) })
     }

@@ -1,0 +1,76 @@
+import PhoenixQuant
+
+extension Reference {
+    /// The definition of `Kernels.int16Dots` for one row and token, with scalars: each unit's codes are
+    /// read from the block bytes as GGUF lays them out, multiplied with the token's 16-bit values in
+    /// exact integers, and the float steps follow the kernel's order lane by lane (see `Int16Dot.swift`).
+    /// Nil for formats without a 16-bit form.
+    public static func int16Dot(_ type: QuantType, _ row: UnsafeRawPointer, _ a: Kernels.Int16Activations, token: Int) -> Float? {
+        guard Kernels.hasInt16Dot(type) else { return nil }
+        var acc = [Float](repeating: 0, count: 8), mins: Float = 0
+        for u in 0..<a.blocksPerRow {
+            let unit = int16Unit(type, row, u)
+            let block = token * a.blocksPerRow + u
+            let dx = a.scales[block]
+            var low = [Int32](repeating: 0, count: 8), high = low
+            for l in 0..<8 {
+                for j in [2 * l, 2 * l + 1] {
+                    low[l] += unit.codes[j] * Int32(a.values[32 * block + j])
+                    high[l] += unit.codes[16 + j] * Int32(a.values[32 * block + 16 + j])
+                }
+            }
+            for l in 0..<8 {
+                if type == .q6_K {
+                    acc[l] = acc[l].addingProduct(Float(low[l]), unit.lowScale * dx)
+                    acc[l] = acc[l].addingProduct(Float(high[l]), unit.highScale * dx)
+                } else {
+                    acc[l] = acc[l].addingProduct(Float(low[l] + high[l]), unit.lowScale * dx)
+                }
+            }
+            if type == .q4_K { mins = mins.addingProduct(Float(a.sums[block]), unit.minScale * dx) }
+        }
+        return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) - mins
+    }
+
+    /// Unit `u` (weights 32u..<32u+32) of a row: its integer codes and scales.
+    static func int16Unit(_ type: QuantType, _ row: UnsafeRawPointer, _ u: Int)
+        -> (codes: [Int32], lowScale: Float, highScale: Float, minScale: Float) {
+        let byte = { (p: UnsafeRawPointer, i: Int) in Int32(p.load(fromByteOffset: i, as: UInt8.self)) }
+        let half = { (p: UnsafeRawPointer, i: Int) in Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: i, as: UInt16.self))) }
+        switch type {
+        case .q8_0:
+            let block = row + 34 * u
+            let codes = (0..<32).map { Int32(block.load(fromByteOffset: 2 + $0, as: Int8.self)) }
+            return (codes, half(block, 0), half(block, 0), 0)
+        case .q5_0:
+            let block = row + 22 * u
+            let highBits = (0..<4).reduce(UInt32(0)) { $0 | UInt32(byte(block, 2 + $1)) << (8 * $1) }
+            let codes = (0..<32).map { j -> Int32 in
+                let nibble = j < 16 ? byte(block, 6 + j) & 15 : byte(block, 6 + j - 16) >> 4
+                return nibble | Int32((highBits >> j) & 1) << 4 - 16
+            }
+            return (codes, half(block, 0), half(block, 0), 0)
+        case .q4_K:
+            let block = row + 144 * (u / 8), g = u % 8
+            let packed = (0..<12).map { UInt8(byte(block, 4 + $0)) }
+            let (scale, min) = g < 4
+                ? (packed[g] & 63, packed[g + 4] & 63)
+                : ((packed[g + 4] & 15) | (packed[g - 4] >> 6) << 4, (packed[g + 4] >> 4) | (packed[g] >> 6) << 4)
+            let codes = (0..<32).map { j in (byte(block, 16 + 32 * (g / 2) + j) >> (4 * (g % 2))) & 15 }
+            let d = half(block, 0), dmin = half(block, 2)
+            return (codes, d * Float(scale), d * Float(scale), dmin * Float(min))
+        case .q6_K:
+            let block = row + 210 * (u / 8), h = (u % 8) / 4, t = u % 4
+            let codes = (0..<32).map { l -> Int32 in
+                let low = (byte(block, 64 * h + 32 * (t % 2) + l) >> (4 * (t / 2))) & 15
+                let high = (byte(block, 128 + 32 * h + l) >> (2 * t)) & 3
+                return (low | high << 4) - 32
+            }
+            let d = half(block, 208)
+            let scale = { (k: Int) in d * Float(block.load(fromByteOffset: 192 + 8 * h + 2 * t + k, as: Int8.self)) }
+            return (codes, scale(0), scale(1), 0)
+        default:
+            preconditionFailure("int16Unit: no 16-bit form for \(type)")
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import PhoenixKernels
+import PhoenixQuant
+import PhoenixTestSupport
+import Testing
+
+@Suite struct Int16DotTests {
+    static let formats: [QuantType] = [.q8_0, .q5_0, .q4_K, .q6_K]
+
+    /// Rows of activations quantized into memory this object owns.
+    final class Quantized {
+        let memory: UnsafeMutableRawPointer
+        let activations: Kernels.Int16Activations
+
+        init(_ x: [Float], tokens: Int, columns: Int) {
+            memory = .allocate(byteCount: Kernels.Int16Activations.byteCount(tokens: tokens, columns: columns), alignment: 64)
+            activations = Kernels.Int16Activations(tokens: tokens, columns: columns, memory: memory)
+            x.withUnsafeBufferPointer { activations.quantize($0.baseAddress!) }
+        }
+
+        deinit { memory.deallocate() }
+    }
+
+    /// The kernels give the scalar twin's bits for every row and token, at row counts that leave a row
+    /// out of the one-token kernel's pairs and token counts that leave a short group of four.
+    @Test(arguments: formats, [(1, 1), (3, 1), (3, 2), (5, 7), (2, 9)])
+    func kernelsMatchTheReferenceBitForBit(type: QuantType, size: (rows: Int, tokens: Int)) throws {
+        let columns = 3 * type.traits.weightsPerBlock
+        var rng = SplitMix64(seed: UInt64(type.rawValue) * 13 + UInt64(size.rows))
+        let bytes = Quantization.quantize(type, rng.floats(size.rows * columns, in: -2...2))
+        let x = rng.floats(size.tokens * columns, in: -4...4)
+        let quantized = Quantized(x, tokens: size.tokens, columns: columns)
+        var out = [Float](repeating: .nan, count: size.tokens * (size.rows + 1))
+        try bytes.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: type, rows: size.rows, columns: columns, bytes: raw)
+            Kernels.int16Dots(w, rows: 0..<size.rows, quantized.activations, into: &out, outStride: size.rows + 1)
+            for t in 0..<size.tokens {
+                for r in 0..<size.rows {
+                    let expected = try #require(Reference.int16Dot(type, w.base + r * w.rowBytes, quantized.activations, token: t))
+                    #expect(out[t * (size.rows + 1) + r].bitPattern == expected.bitPattern, "row \(r) token \(t)")
+                }
+                #expect(out[t * (size.rows + 1) + size.rows].isNaN)  // the stride's spare column is left alone
+            }
+        }
+    }
+
+    /// Against the float definition (the reference dequantizer's weights times the unquantized
+    /// activations, in double precision), the error stays within what rounding the activations allows:
+    /// Σ|w|·scale/2 over the row, plus float rounding.
+    @Test(arguments: formats, [1, 4, 9])
+    func resultIsWithinTheActivationRoundingBound(type: QuantType, blocks: Int) throws {
+        let columns = blocks * type.traits.weightsPerBlock
+        var rng = SplitMix64(seed: UInt64(blocks) * 31 + UInt64(type.rawValue))
+        let bytes = Quantization.quantize(type, rng.floats(columns, in: -2...2))
+        let weights = Quantization.dequantize(type, bytes)
+        var x = rng.floats(columns, in: -3...3)
+        x[5] = 40  // an outlier: its block's scale grows, the others' do not
+        let quantized = Quantized(x, tokens: 1, columns: columns)
+        var out: [Float] = [0]
+        bytes.withUnsafeBytes { raw in
+            Kernels.int16Dots(WeightMatrix(type: type, rows: 1, columns: columns, bytes: raw), rows: 0..<1, quantized.activations,
+                              into: &out, outStride: 1)
+        }
+        var exact = 0.0, bound = 0.0, magnitude = 0.0
+        for c in 0..<columns {
+            exact += Double(weights[c]) * Double(x[c])
+            bound += Double(abs(weights[c])) * Double(quantized.activations.scales[c / 32]) / 2
+            magnitude += abs(Double(weights[c]) * Double(x[c]))
+        }
+        #expect(abs(Double(out[0]) - exact) <= bound + 1e-6 * magnitude, "\(out[0]) vs \(exact), bound \(bound)")
+        #expect(bound < 1e-3 * magnitude)  // 16 bits: the bound itself is small
+    }
+
+    /// Quantizing recovers each value within half a step, maps the block's largest magnitude to ±32767,
+    /// and keeps the sum of the codes.
+    @Test func quantizationRoundsToTheNearestStep() {
+        var rng = SplitMix64(seed: 4)
+        var x = rng.floats(64, in: -1...1)
+        x[40] = -2.5
+        let quantized = Quantized(x, tokens: 1, columns: 64)
+        for block in 0..<2 {
+            let scale = quantized.activations.scales[block]
+            var sum: Int32 = 0
+            for i in 32 * block..<32 * block + 32 {
+                let q = quantized.activations.values[i]
+                sum += Int32(q)
+                #expect(abs(Float(q) * scale - x[i]) <= scale / 2 * 1.0001, "value \(i)")
+            }
+            #expect(sum == quantized.activations.sums[block])
+        }
+        #expect(quantized.activations.values[40] == -32767)
+    }
+
+    /// Zeros give scale 0 and codes 0; an infinity or NaN makes its block's scale NaN, so the products
+    /// come out NaN rather than as garbage integers or a trap.
+    @Test func zeroAndNonFiniteBlocks() {
+        var x = [Float](repeating: 0, count: 96)
+        x[40] = .infinity
+        x[70] = .nan
+        let quantized = Quantized(x, tokens: 1, columns: 96)
+        #expect(quantized.activations.scales[0] == 0 && quantized.activations.sums[0] == 0)
+        #expect(quantized.activations.scales[1].isNaN && quantized.activations.scales[2].isNaN)
+        #expect((0..<96).allSatisfy { quantized.activations.values[$0] == 0 })
+        let bytes = Quantization.quantize(.q8_0, [Float](repeating: 1, count: 96))
+        var out: [Float] = [0]
+        bytes.withUnsafeBytes { raw in
+            Kernels.int16Dots(WeightMatrix(type: .q8_0, rows: 1, columns: 96, bytes: raw), rows: 0..<1, quantized.activations,
+                              into: &out, outStride: 1)
+        }
+        #expect(out[0].isNaN)
+    }
+
+    @Test func formatsWithoutA16BitFormSayNil() {
+        let bytes = [UInt8](repeating: 0, count: 110)
+        let quantized = Quantized([Float](repeating: 1, count: 256), tokens: 1, columns: 256)
+        #expect(!Kernels.hasInt16Dot(.q3_K))
+        #expect(bytes.withUnsafeBytes { Reference.int16Dot(.q3_K, $0.baseAddress!, quantized.activations, token: 0) } == nil)
+    }
+}
