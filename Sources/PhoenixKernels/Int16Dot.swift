@@ -68,13 +68,16 @@ struct Int16Unit {
 
 @usableFromInline
 protocol Int16Format {
+    /// What a block's units share (its fp16 scales as floats), read once per block.
+    associatedtype Header
     static var blockBytes: Int { get }
     static var unitsPerBlock: Int { get }
     /// Whether the halves have their own scales (else `lowScale` serves both).
     static var splitScales: Bool { get }
     /// Whether weights carry an offset, `minScale` times the unit's activation sum.
     static var hasMins: Bool { get }
-    static func unit(_ block: UnsafeRawPointer, _ unit: Int) -> Int16Unit
+    static func header(_ block: UnsafeRawPointer) -> Header
+    static func unit(_ block: UnsafeRawPointer, _ header: Header, _ unit: Int) -> Int16Unit
 }
 
 extension Kernels {
@@ -89,9 +92,7 @@ extension Kernels {
     }
 
     @inline(__always)
-    static func unit<F: Int16Format>(_ format: F.Type, _ row: UnsafeRawPointer, _ u: Int) -> Int16Unit {
-        F.unit(row + F.blockBytes * (u / F.unitsPerBlock), u % F.unitsPerBlock)
-    }
+    static func prefetch(_ p: UnsafeRawPointer) { phoenix_prefetch(p) }
 
     /// Adds unit `u`'s products with token `t` to `acc` and `mins` (the formulas above).
     @inline(__always)
@@ -111,15 +112,22 @@ extension Kernels {
 
     static func int16Dots<F: Int16Format>(_ format: F.Type, _ w: WeightMatrix, _ rows: Range<Int>,
                                           _ a: Kernels.Int16Activations, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let units = w.columns / 32
+        let blocks = w.columns / 32 / F.unitsPerBlock
         var r = rows.lowerBound
         // One token: two rows at a time, so two chains of FMAs are in flight.
         while a.tokens == 1, r + 2 <= rows.upperBound {
             let first = w.base + r * w.rowBytes, second = first + w.rowBytes
             var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), mins0: Float = 0, mins1: Float = 0
-            for u in 0..<units {
-                accumulate(format, &acc0, &mins0, unit(format, first, u), a, token: 0, unit: u)
-                accumulate(format, &acc1, &mins1, unit(format, second, u), a, token: 0, unit: u)
+            for b in 0..<blocks {
+                let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes
+                // The rows stream from memory: ask for the bytes a few blocks ahead before they are needed.
+                prefetch(block1 + 2048)
+                let header0 = F.header(block0), header1 = F.header(block1)
+                for k in 0..<F.unitsPerBlock {
+                    let u = b * F.unitsPerBlock + k
+                    accumulate(format, &acc0, &mins0, F.unit(block0, header0, k), a, token: 0, unit: u)
+                    accumulate(format, &acc1, &mins1, F.unit(block1, header1, k), a, token: 0, unit: u)
+                }
             }
             out[r] = laneTreeSum(acc0) - mins0
             out[r + 1] = laneTreeSum(acc1) - mins1
@@ -132,12 +140,15 @@ extension Kernels {
             while t + 4 <= a.tokens {
                 var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
                 var mins: (Float, Float, Float, Float) = (0, 0, 0, 0)
-                for u in 0..<units {
-                    let weights = unit(format, row, u)
-                    accumulate(format, &acc.0, &mins.0, weights, a, token: t, unit: u)
-                    accumulate(format, &acc.1, &mins.1, weights, a, token: t + 1, unit: u)
-                    accumulate(format, &acc.2, &mins.2, weights, a, token: t + 2, unit: u)
-                    accumulate(format, &acc.3, &mins.3, weights, a, token: t + 3, unit: u)
+                for b in 0..<blocks {
+                    let block = row + b * F.blockBytes, header = F.header(block)
+                    for k in 0..<F.unitsPerBlock {
+                        let u = b * F.unitsPerBlock + k, weights = F.unit(block, header, k)
+                        accumulate(format, &acc.0, &mins.0, weights, a, token: t, unit: u)
+                        accumulate(format, &acc.1, &mins.1, weights, a, token: t + 1, unit: u)
+                        accumulate(format, &acc.2, &mins.2, weights, a, token: t + 2, unit: u)
+                        accumulate(format, &acc.3, &mins.3, weights, a, token: t + 3, unit: u)
+                    }
                 }
                 out[t * stride + r] = laneTreeSum(acc.0) - mins.0
                 out[(t + 1) * stride + r] = laneTreeSum(acc.1) - mins.1
@@ -147,7 +158,12 @@ extension Kernels {
             }
             while t < a.tokens {
                 var acc = SIMD8<Float>(), mins: Float = 0
-                for u in 0..<units { accumulate(format, &acc, &mins, unit(format, row, u), a, token: t, unit: u) }
+                for b in 0..<blocks {
+                    let block = row + b * F.blockBytes, header = F.header(block)
+                    for k in 0..<F.unitsPerBlock {
+                        accumulate(format, &acc, &mins, F.unit(block, header, k), a, token: t, unit: b * F.unitsPerBlock + k)
+                    }
+                }
                 out[t * stride + r] = laneTreeSum(acc) - mins
                 t += 1
             }
@@ -164,9 +180,11 @@ enum Int16Q8_0: Int16Format {
     static var hasMins: Bool { false }
 
     @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ unit: Int) -> Int16Unit {
-        let d = Kernels.half(block, 0)
-        return Int16Unit(low: _mm256_cvtepi8_epi16(Kernels.load128(block + 2)),
+    static func header(_ block: UnsafeRawPointer) -> Float { Kernels.half(block, 0) }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ d: Float, _ unit: Int) -> Int16Unit {
+        Int16Unit(low: _mm256_cvtepi8_epi16(Kernels.load128(block + 2)),
                          high: _mm256_cvtepi8_epi16(Kernels.load128(block + 18)),
                          lowScale: d, highScale: d, minScale: 0)
     }
@@ -181,8 +199,10 @@ enum Int16Q5_0: Int16Format {
     static var hasMins: Bool { false }
 
     @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ unit: Int) -> Int16Unit {
-        let d = Kernels.half(block, 0)
+    static func header(_ block: UnsafeRawPointer) -> Float { Kernels.half(block, 0) }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ d: Float, _ unit: Int) -> Int16Unit {
         let highBits = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
         let nibbles = Kernels.load128(block + 6), mask = _mm_set1_epi8(0x0F)
         let bit = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, -32768)
@@ -206,14 +226,24 @@ enum Int16Q4_K: Int16Format {
     static var splitScales: Bool { false }
     static var hasMins: Bool { true }
 
+    /// The units' scales d·scale and offsets dmin·min.
     @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ unit: Int) -> Int16Unit {
-        let d = Kernels.half(block, 0), dmin = Kernels.half(block, 2)
-        let (scale, min) = Kernels.scaleMinK4(block + 4, unit)
+    static func header(_ block: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
+        var scales = SIMD8<Float>(), mins = SIMD8<Float>()
+        for g in 0..<8 {
+            let (scale, min) = Kernels.scaleMinK4(block + 4, g)
+            scales[g] = Float(scale)
+            mins[g] = Float(min)
+        }
+        return (Kernels.half(block, 0) * scales, Kernels.half(block, 2) * mins)
+    }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ header: (scales: SIMD8<Float>, mins: SIMD8<Float>), _ unit: Int) -> Int16Unit {
         let codes = block + 16 + 32 * (unit / 2), shift = Int32(4 * (unit % 2)), mask = _mm_set1_epi8(0x0F)
         return Int16Unit(low: _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(Kernels.load128(codes), shift), mask)),
                          high: _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(Kernels.load128(codes + 16), shift), mask)),
-                         lowScale: d * Float(scale), highScale: d * Float(scale), minScale: dmin * Float(min))
+                         lowScale: header.scales[unit], highScale: header.scales[unit], minScale: header.mins[unit])
     }
 }
 
@@ -226,11 +256,13 @@ enum Int16Q6_K: Int16Format {
     static var hasMins: Bool { false }
 
     @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ unit: Int) -> Int16Unit {
+    static func header(_ block: UnsafeRawPointer) -> Float { Kernels.half(block, 208) }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ d: Float, _ unit: Int) -> Int16Unit {
         let (h, t) = (unit / 4, unit % 4)
         let low = block + 64 * h + 32 * (t % 2), lowShift = Int32(4 * (t / 2))
         let high = block + 128 + 32 * h, highShift = Int32(2 * t)
-        let d = Kernels.half(block, 208)
         let scale = { (k: Int) in d * Float(block.load(fromByteOffset: 192 + 8 * h + 2 * t + k, as: Int8.self)) }
         @inline(__always) func codes(_ l: Int) -> __m256i {
             let lowBits = _mm_and_si128(_mm_srli_epi16(Kernels.load128(low + l), lowShift), _mm_set1_epi8(0x0F))

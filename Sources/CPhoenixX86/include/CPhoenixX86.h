@@ -5,3 +5,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+
+// A hint to fetch the cache line at `p` into every cache level (`_mm_prefetch` is a macro Swift cannot
+// call). Harmless anywhere, so it is not limited to x86.
+static inline __attribute__((always_inline)) void phoenix_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
