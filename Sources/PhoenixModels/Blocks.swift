@@ -83,24 +83,36 @@ struct Blocks {
                    into out: FloatBuffer) {
         let (heads, headDim) = (shape.headCount, shape.headDim)
         let groupSize = heads / shape.kvHeadCount
-        let tasks = tokens * heads, context = kv.contextBound
+        // Four query heads that share a key/value head go together (`attendFourHeads` reads each key and
+        // value row once for them); other groupings go one head at a time.
+        let together = groupSize % 4 == 0 && headDim % 16 == 0 ? 4 : 1
+        let tasks = tokens * heads / together, context = kv.contextBound
         kv.tables.withUnsafeBufferPointer { tables in
             pool.run { thread in
-                let lower = tasks * thread / pool.threadCount, upper = tasks * (thread + 1) / pool.threadCount
-                let scores = scratch.scores.pointer + thread * context
-                for task in lower..<upper {
-                    let (t, head) = task.quotientAndRemainder(dividingBy: heads)
+                let scores = scratch.scores.pointer + thread * 4 * context
+                // Tasks dealt out in turn, not in contiguous shares: a causal prompt's later tokens see more
+                // positions, so contiguous shares would leave the first thread idle half the time.
+                for task in stride(from: thread, to: tasks, by: pool.threadCount) {
+                    let (t, group) = task.quotientAndRemainder(dividingBy: heads / together)
+                    let head = group * together
                     let position = kv.positions[t]
                     let first = window.map { max(0, position - $0 + 1) } ?? 0
                     let headOffset = (head / groupSize) * headDim
                     let table = tables.baseAddress! + kv.tableStarts[kv.sequenceOfToken[t]]
-                    Kernels.attend(query: q.pointer + task * headDim,
-                                   keys: KVBlocks(base: kv.keys[layer] + headOffset, blockTable: table,
-                                                  blockSize: kv.blockSize, positionStride: kv.rowWidth),
-                                   values: KVBlocks(base: kv.values[layer] + headOffset, blockTable: table,
-                                                    blockSize: kv.blockSize, positionStride: kv.rowWidth),
-                                   positions: first..<position + 1, headDim: headDim, scale: scale,
-                                   scores: scores, into: out.pointer + task * headDim)
+                    let keys = KVBlocks(base: kv.keys[layer] + headOffset, blockTable: table,
+                                        blockSize: kv.blockSize, positionStride: kv.rowWidth)
+                    let values = KVBlocks(base: kv.values[layer] + headOffset, blockTable: table,
+                                          blockSize: kv.blockSize, positionStride: kv.rowWidth)
+                    let offset = (t * heads + head) * headDim
+                    if together == 4 {
+                        Kernels.attendFourHeads(queries: q.pointer + offset, keys: keys, values: values,
+                                                positions: first..<position + 1, headDim: headDim, scale: scale,
+                                                scores: scores, into: out.pointer + offset)
+                    } else {
+                        Kernels.attend(query: q.pointer + offset, keys: keys, values: values,
+                                       positions: first..<position + 1, headDim: headDim, scale: scale,
+                                       scores: scores, into: out.pointer + offset)
+                    }
                 }
             }
         }

@@ -38,7 +38,7 @@ public final class Scratch: @unchecked Sendable {
     let out = FloatBuffer(capacity: 0)      // [T, embeddingDim]
     let gate = FloatBuffer(capacity: 0)     // [T, ffnDim]
     let up = FloatBuffer(capacity: 0)       // [T, ffnDim]
-    let scores = FloatBuffer(capacity: 0)   // [threads, context] attention weights
+    let scores = FloatBuffer(capacity: 0)   // [threads, 4, context] attention weights (four heads at a time)
 
     public init() {}
 
@@ -52,7 +52,7 @@ public final class Scratch: @unchecked Sendable {
         v.reserve(tokens * shape.kvHeadCount * shape.headDim)
         gate.reserve(tokens * shape.ffnDim)
         up.reserve(tokens * shape.ffnDim)
-        scores.reserve(threads * context)
+        scores.reserve(threads * 4 * context)
     }
 }
 

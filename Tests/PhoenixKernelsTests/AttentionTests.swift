@@ -31,6 +31,36 @@ import Testing
         for d in 0..<headDim { #expect(abs(fast[d] - slow[d]) <= 1e-5) }
     }
 
+    /// Four heads at a time ≈ the double-precision definition of each head, for odd position counts
+    /// (a lone last key), odd block sizes, a shuffled block table and a window that starts mid-block.
+    @Test(arguments: [(1, 16, 1), (6, 32, 4), (33, 64, 7), (100, 256, 16)])
+    func fourHeadsMatchTheReference(positions: Int, headDim: Int, blockSize: Int) {
+        var rng = SplitMix64(seed: UInt64(3 * positions + headDim + blockSize))
+        let stride = 2 * headDim
+        let blocks = (positions + blockSize - 1) / blockSize
+        var table = (0..<Int32(blocks + 2)).map { $0 }
+        table.shuffle(using: &rng)
+        let queries = rng.floats(4 * headDim, in: -2...2)
+        let storeK = rng.floats((blocks + 2) * blockSize * stride, in: -2...2)
+        let storeV = rng.floats((blocks + 2) * blockSize * stride)
+        var scores = [Float](repeating: 0, count: 4 * positions)
+        var fast = [Float](repeating: .nan, count: 4 * headDim), slow = fast
+        let window = (positions / 3)..<positions
+        storeK.withUnsafeBufferPointer { k in storeV.withUnsafeBufferPointer { v in table.withUnsafeBufferPointer { t in
+            queries.withUnsafeBufferPointer { q in slow.withUnsafeMutableBufferPointer { s in
+                let keys = KVBlocks(base: k.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
+                let values = KVBlocks(base: v.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
+                Kernels.attendFourHeads(queries: q.baseAddress!, keys: keys, values: values, positions: window, headDim: headDim,
+                                        scale: 0.125, scores: &scores, into: &fast)
+                for h in 0..<4 {
+                    Reference.attend(query: q.baseAddress! + h * headDim, keys: keys, values: values, positions: window,
+                                     headDim: headDim, scale: 0.125, into: s.baseAddress! + h * headDim)
+                }
+            } }
+        } } }
+        for d in 0..<4 * headDim { #expect(abs(fast[d] - slow[d]) <= 1e-5, "element \(d): \(fast[d]) vs \(slow[d])") }
+    }
+
     /// The same keys stored contiguously (one block as large as the context) and paged give the same bits:
     /// what lets a paged server reproduce single-sequence generation exactly.
     @Test func pagedEqualsContiguousBitForBit() {
@@ -44,11 +74,25 @@ import Testing
             let row = (Int(table[p / blockSize]) * blockSize + p % blockSize) * headDim
             for d in 0..<headDim { pagedK[row + d] = contiguousK[p * headDim + d]; pagedV[row + d] = contiguousV[p * headDim + d] }
         }
-        let query = rng.floats(headDim, in: -2...2)
-        var scores = [Float](repeating: 0, count: positions)
+        let query = rng.floats(headDim, in: -2...2), queries = rng.floats(4 * headDim, in: -2...2)
+        var scores = [Float](repeating: 0, count: 4 * positions)
         var contiguous = [Float](repeating: 0, count: headDim), paged = contiguous
+        var contiguousFour = [Float](repeating: 0, count: 4 * headDim), pagedFour = contiguousFour
         let whole: [Int32] = [0]
         for window in [0..<positions, 11..<positions, 17..<18] {
+            contiguousK.withUnsafeBufferPointer { k in contiguousV.withUnsafeBufferPointer { v in whole.withUnsafeBufferPointer { t in
+                Kernels.attendFourHeads(queries: queries,
+                               keys: KVBlocks(base: k.baseAddress!, blockTable: t.baseAddress!, blockSize: positions, positionStride: headDim),
+                               values: KVBlocks(base: v.baseAddress!, blockTable: t.baseAddress!, blockSize: positions, positionStride: headDim),
+                               positions: window, headDim: headDim, scale: 0.2, scores: &scores, into: &contiguousFour)
+            } } }
+            pagedK.withUnsafeBufferPointer { k in pagedV.withUnsafeBufferPointer { v in table.withUnsafeBufferPointer { t in
+                Kernels.attendFourHeads(queries: queries,
+                               keys: KVBlocks(base: k.baseAddress!, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: headDim),
+                               values: KVBlocks(base: v.baseAddress!, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: headDim),
+                               positions: window, headDim: headDim, scale: 0.2, scores: &scores, into: &pagedFour)
+            } } }
+            #expect(contiguousFour.map(\.bitPattern) == pagedFour.map(\.bitPattern))
             contiguousK.withUnsafeBufferPointer { k in contiguousV.withUnsafeBufferPointer { v in whole.withUnsafeBufferPointer { t in
                 Kernels.attend(query: query,
                                keys: KVBlocks(base: k.baseAddress!, blockTable: t.baseAddress!, blockSize: positions, positionStride: headDim),
