@@ -99,7 +99,8 @@ extension GenerationContext {
             var start = 0
             while start < count {
                 let chunk = ids[start..<min(count, start + Self.prefillChunk)]
-                try network.forward(chunk, cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: 1)
+                try network.forward(chunk, cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: 1,
+                                    decoding: false)
                 start = chunk.endIndex
             }
             network.logits(hidden.pointer, rows: 1, pool: pool, into: logits.pointer)
@@ -108,7 +109,8 @@ extension GenerationContext {
             cache.truncate(to: 0)
             var token = firstToken(&random)
             for _ in 0..<count {
-                try network.forward([token][...], cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: 1)
+                try network.forward([token][...], cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: 1,
+                                    decoding: true)
                 network.logits(hidden.pointer, rows: 1, pool: pool, into: logits.pointer)
                 token = random.next(below: vocabulary)
             }

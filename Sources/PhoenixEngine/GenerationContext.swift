@@ -92,7 +92,8 @@ public final class GenerationContext: @unchecked Sendable {
         while chunkStart < promptIDs.count {
             let chunk = promptIDs[chunkStart..<min(promptIDs.count, chunkStart + Self.prefillChunk)]
             let last = chunk.endIndex == promptIDs.count
-            try network.forward(chunk, cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: last ? 1 : 0)
+            try network.forward(chunk, cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: last ? 1 : 0,
+                                decoding: false)
             chunkStart = chunk.endIndex
         }
         timings.prefillSeconds = Self.seconds(since: prefillStart)
@@ -121,7 +122,7 @@ public final class GenerationContext: @unchecked Sendable {
             if history.count >= contextLimit { reason = .contextFull; break }  // prompt and output fill the context
             if isCancelled() { reason = .cancelled; break }
             try network.forward(history[(history.count - 1)...], cache: cache, scratch: scratch, pool: pool,
-                                hidden: hidden, outputRows: 1)
+                                hidden: hidden, outputRows: 1, decoding: true)
         }
         timings.decodeSeconds = firstTokenTime.map(Self.seconds(since:)) ?? 0
         if reason != .endOfGeneration && reason != .stopString {

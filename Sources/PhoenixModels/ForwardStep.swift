@@ -3,8 +3,10 @@
 /// Tokens are given sequence after sequence; every weight matrix is applied to all of them in one pass
 /// over the weights, while attention reads each sequence's own blocks. Tokens at or after a sequence's
 /// `decodeFrom` position (the ones it generated) are handed to the matrix products as decoding tokens,
-/// which may read the quantized weights directly when they are few. Every kernel gives the same bits
-/// (see `Kernels.matmul`), so each token's result is the one it gets when its sequence runs alone.
+/// which take the 16-bit integer kernels; prompt tokens take the float GEMM. Which kernel a token gets
+/// depends on its position alone, and neither kernel's result depends on the other tokens (see
+/// `Kernels.matmul`), so each token's result is the one it gets when its sequence runs alone, and a
+/// sequence recomputed after preemption gets its earlier bits back.
 public struct ForwardStep: Sendable {
     public struct Sequence: Sendable {
         /// Position of the sequence's first token in this step (its tokens before it are already cached).

@@ -11,8 +11,10 @@ public protocol LanguageModel: AnyObject, Sendable {
 
     /// Runs `tokens` at positions `cache.count...`, appends their keys and values to `cache`, and leaves
     /// the final-normed hidden states of the last `outputRows` tokens in `hidden`: [outputRows, embeddingDim].
+    /// `decoding`: the tokens were generated (the decode kernels take them), not read from a prompt (the
+    /// GEMM does); the serving engine makes the same choice by position, so both compute a token alike.
     func forward(_ tokens: ArraySlice<Int>, cache: KVCache, scratch: Scratch, pool: ThreadPool,
-                 hidden: FloatBuffer, outputRows: Int) throws
+                 hidden: FloatBuffer, outputRows: Int, decoding: Bool) throws
 
     /// Runs the tokens of several sequences at once, writing their keys and values into the blocks their
     /// tables name, and leaves the final-normed hidden state of the last token of every sequence that
@@ -21,13 +23,20 @@ public protocol LanguageModel: AnyObject, Sendable {
     func forward(_ step: ForwardStep, cache: PagedKVCache, scratch: Scratch, pool: ThreadPool, hidden: FloatBuffer) throws
 
     /// logits[r] = hidden[r] · outputᵀ for `rows` rows.  hidden: [rows, embeddingDim] → logits: [rows, vocabularySize]
-    /// `decoding`: the rows are tokens being decoded, which lets the decode kernels take them (every kernel
-    /// gives the same bits; see `Kernels.matmul`).
+    /// `decoding`: the rows are tokens being decoded, which the 16-bit decode kernels take (see
+    /// `Kernels.matmul`); otherwise the float GEMM does, except for a single row, which counts as decoding.
     func logits(_ hidden: UnsafePointer<Float>, rows: Int, decoding: Bool, pool: ThreadPool,
                 into logits: UnsafeMutablePointer<Float>)
 }
 
 extension LanguageModel {
+    /// `forward` with a lone token taken as decoded and several as a prompt.
+    public func forward(_ tokens: ArraySlice<Int>, cache: KVCache, scratch: Scratch, pool: ThreadPool,
+                        hidden: FloatBuffer, outputRows: Int) throws {
+        try forward(tokens, cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: outputRows,
+                    decoding: tokens.count == 1)
+    }
+
     public func logits(_ hidden: UnsafePointer<Float>, rows: Int, pool: ThreadPool, into logits: UnsafeMutablePointer<Float>) {
         self.logits(hidden, rows: rows, decoding: false, pool: pool, into: logits)
     }
@@ -49,7 +58,7 @@ protocol DecoderArchitecture: LanguageModel {
 
 extension DecoderArchitecture {
     public func forward(_ tokens: ArraySlice<Int>, cache: KVCache, scratch: Scratch, pool: ThreadPool,
-                        hidden: FloatBuffer, outputRows: Int) throws {
+                        hidden: FloatBuffer, outputRows: Int, decoding: Bool) throws {
         let start = cache.count, count = tokens.count
         guard count > 0 else { return }
         guard start + count <= cache.capacity else {
@@ -57,7 +66,7 @@ extension DecoderArchitecture {
         }
         precondition(outputRows <= count, "forward: more output rows than tokens")
         let view = KVView(cache, start: start, count: count)
-        try run(tokens, view, decodeTokens: nil, scratch: scratch, pool: pool)
+        try run(tokens, view, decodeTokens: decoding ? count : 0, scratch: scratch, pool: pool)
         cache.count = start + count
         normOutputs((count - outputRows..<count).map { $0 }, scratch: scratch, hidden: hidden)
     }
