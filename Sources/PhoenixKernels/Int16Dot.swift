@@ -203,16 +203,20 @@ enum Int16Q5_0: Int16Format {
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ d: Float, _ unit: Int) -> Int16Unit {
-        let highBits = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+        // Bytes 0..<16 low nibbles (weights 0..<16), 16..<32 high nibbles (weights 16..<32).
         let nibbles = Kernels.load128(block + 6), mask = _mm_set1_epi8(0x0F)
-        let bit = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, -32768)
-        // code − 16 = nibble + (high bit set ? 0 : −16)
-        @inline(__always) func codes(_ nibbles: __m128i, _ bits: UInt32) -> __m256i {
-            let set = _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16(Int16(truncatingIfNeeded: bits)), bit), bit)
-            return _mm256_add_epi16(_mm256_cvtepu8_epi16(nibbles), _mm256_andnot_si256(set, _mm256_set1_epi16(-16)))
-        }
-        return Int16Unit(low: codes(_mm_and_si128(nibbles, mask), highBits),
-                         high: codes(_mm_and_si128(_mm_srli_epi16(nibbles, 4), mask), highBits >> 16),
+        let codes = phoenix_join128(_mm_and_si128(nibbles, mask), _mm_and_si128(_mm_srli_epi16(nibbles, 4), mask))
+        // Byte j is all ones where high bit j is set: byte j takes byte j/8 of the 32 bits, every other
+        // bit of it is forced to 1, and only then can it equal 0xFF.
+        let highBits = _mm256_set1_epi32(block.loadUnaligned(fromByteOffset: 2, as: Int32.self))
+        let spread = _mm256_shuffle_epi8(highBits, _mm256_setr_epi64x(0, 0x0101_0101_0101_0101,
+                                                                      0x0202_0202_0202_0202, 0x0303_0303_0303_0303))
+        let others = _mm256_set1_epi64x(0x7FBF_DFEF_F7FB_FDFE)
+        let set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi8(-1))
+        // code − 16 = nibble + (high bit set ? 0 : −16), in signed bytes, then widened.
+        let signed = _mm256_add_epi8(codes, _mm256_andnot_si256(set, _mm256_set1_epi8(-16)))
+        return Int16Unit(low: _mm256_cvtepi8_epi16(_mm256_castsi256_si128(signed)),
+                         high: _mm256_cvtepi8_epi16(phoenix_high128(signed)),
                          lowScale: d, highScale: d, minScale: 0)
     }
 }

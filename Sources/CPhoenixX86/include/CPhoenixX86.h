@@ -9,3 +9,14 @@
 // A hint to fetch the cache line at `p` into every cache level (`_mm_prefetch` is a macro Swift cannot
 // call). Harmless anywhere, so it is not limited to x86.
 static inline __attribute__((always_inline)) void phoenix_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
+#if defined(__x86_64__)
+// `_mm256_inserti128_si256` and `_mm256_extracti128_si256` are macros (their lane index must be a
+// constant), so Swift gets them through these.
+static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_join128(__m128i low, __m128i high) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1);
+}
+static inline __attribute__((always_inline, target("avx2"))) __m128i phoenix_high128(__m256i v) {
+    return _mm256_extracti128_si256(v, 1);
+}
+#endif
