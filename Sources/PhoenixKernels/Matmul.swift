@@ -40,6 +40,36 @@ extension Kernels {
         }
     }
 
+    /// `matmul` of several matrices with the same input (Q, K and V; gate and up): decode tokens'
+    /// activations are quantized once and the threads share out all the matrices' rows in one fork/join
+    /// instead of one per matrix. Each output gets exactly the bits a separate `matmul` gives it.
+    public static func matmul(_ weights: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int,
+                              into outs: [UnsafeMutablePointer<Float>], decodeTokens: Int? = nil, pool: ThreadPool) {
+        precondition(weights.count == outs.count && weights.allSatisfy { $0.columns == weights[0].columns },
+                     "matmul: one output per matrix, and every matrix as wide as the input")
+        guard let columns = weights.first?.columns else { return }
+        let decoding = weights.allSatisfy({ hasInt16Dot($0.type) }) ? min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0)) : 0
+        guard decoding > 0 else {
+            for (w, out) in zip(weights, outs) { matmul(w, x, tokens: tokens, into: out, decodeTokens: 0, pool: pool) }
+            return
+        }
+        withInt16Activations(x, tokens: decoding, columns: columns) { activations in
+            pool.parallelFor(weights.reduce(0) { $0 + $1.rows }, grain: 16) { rows in
+                var first = 0  // rows are numbered through the matrices in order
+                for (w, out) in zip(weights, outs) {
+                    let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, first + w.rows)
+                    if lower < upper { int16Dots(w, rows: lower - first..<upper - first, activations, into: out, outStride: w.rows) }
+                    first += w.rows
+                }
+            }
+        }
+        if decoding < tokens {
+            for (w, out) in zip(weights, outs) {
+                gemm(w, x + decoding * columns, tokens: tokens - decoding, into: out + decoding * w.rows, stride: w.rows, pool: pool)
+            }
+        }
+    }
+
     static func gemm(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
                      stride: Int, pool: ThreadPool) {
         let columns = w.columns

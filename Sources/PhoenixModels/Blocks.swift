@@ -55,6 +55,12 @@ struct Blocks {
         }
     }
 
+    /// linear of several matrices that read the same x, in one pass over the pool (see `Kernels.matmul`).
+    func linear(_ x: FloatBuffer, _ pairs: [(WeightMatrix, FloatBuffer)]) {
+        Kernels.matmul(pairs.map(\.0), x.pointer, tokens: tokens, into: pairs.map(\.1.pointer), decodeTokens: decodeTokens,
+                       pool: pool)
+    }
+
     /// Rotates every head of every token by its position.
     func rope(_ x: FloatBuffer, heads: Int, headDim: Int, _ frequencies: RopeFrequencies) {
         pool.parallelFor(tokens, grain: 8) { range in
@@ -123,8 +129,7 @@ struct Blocks {
     /// out = down(act(gate(h)) · up(h)).  h: [T, embeddingDim] → out: [T, embeddingDim]
     func gatedFFN(_ h: FloatBuffer, gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, _ activation: Activation,
                   scratch: Scratch, into out: FloatBuffer) {
-        linear(h, gate, into: scratch.gate)
-        linear(h, up, into: scratch.up)
+        linear(h, [(gate, scratch.gate), (up, scratch.up)])
         let count = tokens * gate.rows
         pool.parallelFor(count, grain: 256) { range in
             let g = scratch.gate.pointer + range.lowerBound, u = scratch.up.pointer + range.lowerBound

@@ -69,6 +69,30 @@ import Testing
         }
     }
 
+    /// Matrices that share their input, multiplied in one call, give each output the bits of its own call,
+    /// whether the threads' shares split a matrix or span two.
+    @Test(arguments: [1, 2], [0, 1, 3])
+    func sharedInputEqualsSeparateCalls(threads: Int, decoding: Int) {
+        let columns = 64, tokens = 5
+        let shapes: [(QuantType, Int)] = [(.q5_0, 37), (.q8_0, 9), (.q5_0, 20)]
+        let matrices = shapes.enumerated().map { Self.matrix($1.0, rows: $1.1, columns: columns, seed: 40 + UInt64($0)) }
+        var rng = SplitMix64(seed: 9)
+        let x = rng.floats(tokens * columns)
+        let pool = ThreadPool(threadCount: threads)
+        let together = shapes.map { UnsafeMutablePointer<Float>.allocate(capacity: tokens * $0.1) }
+        defer { together.forEach { $0.deallocate() } }
+        var separate = shapes.map { [Float](repeating: .nan, count: tokens * $0.1) }
+        matrices[0].withUnsafeBytes { b0 in matrices[1].withUnsafeBytes { b1 in matrices[2].withUnsafeBytes { b2 in
+            let ws = zip(shapes, [b0, b1, b2]).map { WeightMatrix(type: $0.0, rows: $0.1, columns: columns, bytes: $1) }
+            Kernels.matmul(ws, x, tokens: tokens, into: together, decodeTokens: decoding, pool: pool)
+            for i in 0..<3 { Kernels.matmul(ws[i], x, tokens: tokens, into: &separate[i], decodeTokens: decoding, pool: pool) }
+        } } }
+        for i in 0..<3 {
+            let outputs = UnsafeBufferPointer(start: together[i], count: tokens * shapes[i].1)
+            #expect(outputs.map(\.bitPattern) == separate[i].map(\.bitPattern), "matrix \(i)")
+        }
+    }
+
     @Test func outputStrideLeavesOtherColumnsAlone() {
         let (rows, columns, tokens) = (5, 8, 2)
         var rng = SplitMix64(seed: 3)
