@@ -1,19 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension Kernels {
+    /// Positions per piece of a split attention: a query's positions are cut at multiples of this.
+    public static let attentionSplit = 256
+
+    /// Floats of one piece's partial result for four heads: the unnormalized outputs, then the four
+    /// maxima, then the four sums.
+    public static func partialStride(headDim: Int) -> Int { 4 * headDim + 8 }
+
+    /// The pieces `positions` is cut into (at multiples of `attentionSplit`), in order.
+    public static func attentionPieces(_ positions: Range<Int>) -> Int {
+        (positions.upperBound - 1) / attentionSplit - positions.lowerBound / attentionSplit + 1
+    }
+
+    /// Piece `i` of `positions`.
+    public static func attentionPiece(_ positions: Range<Int>, _ i: Int) -> Range<Int> {
+        let firstPiece = positions.lowerBound / attentionSplit
+        return max(positions.lowerBound, (firstPiece + i) * attentionSplit)..<min(positions.upperBound, (firstPiece + i + 1) * attentionSplit)
+    }
+
     /// Four query heads that share one key/value head (grouped-query attention), each attending to
-    /// `positions`: out[h] = Σ_j softmax_j(scale · q[h]·k_j) · v_j, as `attend` computes for one head.
+    /// `positions`: out[h] = Σ_j softmax_j(scale · q[h]·k_j) · v_j.
+    ///
+    /// Split-KV: the positions are cut into pieces at multiples of `attentionSplit`; each piece gives a
+    /// partial result (`attendFourHeadsPiece`) and `mergeFourHeads` combines them in order, rescaling by
+    /// each piece's maximum (the FlashAttention-2 combination). Because the cut depends on the
+    /// positions alone, a query gets the same bits whether one thread runs its pieces in turn (here) or
+    /// several threads run them at once (a decode step with few queries and a long context).
+    ///
+    /// queries: [4, headDim], headDim a multiple of 16; scores: scratch for 4 · attentionSplit floats;
+    /// partials: scratch for attentionPieces(positions) · partialStride(headDim) floats; out: [4, headDim].
+    public static func attendFourHeads(queries: UnsafePointer<Float>, keys: KVBlocks, values: KVBlocks,
+                                       positions: Range<Int>, headDim: Int, scale: Float,
+                                       scores: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>,
+                                       into out: UnsafeMutablePointer<Float>) {
+        let pieces = attentionPieces(positions), stride = partialStride(headDim: headDim)
+        for i in 0..<pieces {
+            attendFourHeadsPiece(queries: queries, keys: keys, values: values, positions: attentionPiece(positions, i),
+                                 headDim: headDim, scale: scale, scores: scores, into: partials + i * stride)
+        }
+        mergeFourHeads(partials, pieces: pieces, headDim: headDim, into: out)
+    }
+
+    /// The partial result of four heads over one piece of positions (at most `attentionSplit`):
+    /// per head the largest score m, l = Σ exp(score − m) and the unnormalized Σ exp(score − m) · v.
     ///
     /// Sharing is the point: every key and value row is read once for the four heads instead of four
     /// times, and the output stays in registers. Scores are taken two keys at a time (eight dot products
     /// in flight); the weighted sum runs sixteen dimensions at a time over every position, so each
-    /// output vector is written once rather than once per position.
-    ///
-    /// queries: [4, headDim], headDim a multiple of 16; scores: scratch for 4 · positions.count floats;
-    /// out: [4, headDim]. As with `attend`, the arithmetic per position does not depend on how
-    /// positions are split into blocks, and a head's result not on which thread or batch computes it.
-    public static func attendFourHeads(queries: UnsafePointer<Float>, keys: KVBlocks, values: KVBlocks,
-                                       positions: Range<Int>, headDim: Int, scale: Float,
-                                       scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        precondition(headDim % 16 == 0, "attendFourHeads: headDim must be a multiple of 16")
+    /// output vector is written once rather than once per position. The arithmetic per position does
+    /// not depend on how positions are split into blocks.
+    public static func attendFourHeadsPiece(queries: UnsafePointer<Float>, keys: KVBlocks, values: KVBlocks,
+                                            positions: Range<Int>, headDim: Int, scale: Float,
+                                            scores: UnsafeMutablePointer<Float>, into partial: UnsafeMutablePointer<Float>) {
+        precondition(headDim % 16 == 0, "attendFourHeadsPiece: headDim must be a multiple of 16")
         let count = positions.count, first = positions.lowerBound
         let q = UnsafeRawPointer(queries), headBytes = 4 * headDim
         @inline(__always) func query(_ h: Int, _ c: Int) -> SIMD8<Float> {
@@ -52,11 +96,10 @@ extension Kernels {
             }
         }
         for h in 0..<4 {
-            let row = scores + h * count
-            let inverse = 1 / exponentiate(row, count: count, subtracting: maxima[h])
-            for j in 0..<count { row[j] *= inverse }
+            partial[4 * headDim + h] = maxima[h]
+            partial[4 * headDim + 4 + h] = exponentiate(scores + h * count, count: count, subtracting: maxima[h])
         }
-        // out[h][c..<c+16] = Σ_j p[h][j] · v_j[c..<c+16], positions in order.
+        // partial[h][c..<c+16] = Σ_j p[h][j] · v_j[c..<c+16], positions in order.
         var c = 0
         while c < headDim {
             var o00 = SIMD8<Float>(), o01 = SIMD8<Float>(), o10 = SIMD8<Float>(), o11 = SIMD8<Float>()
@@ -73,7 +116,7 @@ extension Kernels {
                     o30.addProduct(p3, v0); o31.addProduct(p3, v1)
                 }
             }
-            let o = UnsafeMutableRawPointer(out)
+            let o = UnsafeMutableRawPointer(partial)
             o.storeBytes(of: o00, toByteOffset: 4 * c, as: SIMD8<Float>.self)
             o.storeBytes(of: o01, toByteOffset: 4 * (c + 8), as: SIMD8<Float>.self)
             o.storeBytes(of: o10, toByteOffset: headBytes + 4 * c, as: SIMD8<Float>.self)
@@ -83,6 +126,34 @@ extension Kernels {
             o.storeBytes(of: o30, toByteOffset: 3 * headBytes + 4 * c, as: SIMD8<Float>.self)
             o.storeBytes(of: o31, toByteOffset: 3 * headBytes + 4 * (c + 8), as: SIMD8<Float>.self)
             c += 16
+        }
+    }
+
+    /// out[h] = Σ_i w_i · o_i[h] / Σ_i w_i · l_i[h] with w_i = exp(m_i[h] − max_i m_i[h]), over the pieces
+    /// in order. With one piece w = 1 exactly, so the result is o · (1 / l).
+    public static func mergeFourHeads(_ partials: UnsafePointer<Float>, pieces: Int, headDim: Int,
+                                      into out: UnsafeMutablePointer<Float>) {
+        let stride = partialStride(headDim: headDim)
+        for h in 0..<4 {
+            var largest = -Float.infinity
+            for i in 0..<pieces { largest = max(largest, partials[i * stride + 4 * headDim + h]) }
+            var total: Float = 0
+            for i in 0..<pieces {
+                let piece = partials + i * stride
+                total = total.addingProduct(piece[4 * headDim + 4 + h], expf(piece[4 * headDim + h] - largest))
+            }
+            let inverse = 1 / total
+            var c = 0
+            while c < headDim {
+                var sum = SIMD8<Float>()
+                for i in 0..<pieces {
+                    let piece = partials + i * stride
+                    let weight = SIMD8<Float>(repeating: expf(piece[4 * headDim + h] - largest))
+                    sum.addProduct(UnsafeRawPointer(piece + h * headDim + c).loadUnaligned(as: SIMD8<Float>.self), weight)
+                }
+                UnsafeMutableRawPointer(out + h * headDim + c).storeBytes(of: sum * inverse, as: SIMD8<Float>.self)
+                c += 8
+            }
         }
     }
 }

@@ -85,39 +85,70 @@ struct Blocks {
     /// Causal attention of each token over its own sequence's cached positions, itself included. A
     /// `window` limits each query to the last `window` positions (sliding-window layers).
     /// q: [T, headCount, headDim] → out: [T, headCount, headDim]
+    ///
+    /// Four query heads that share a key/value head go together (`attendFourHeads` reads each key and
+    /// value row once for them, in pieces of `attentionSplit` positions); other groupings go one head at a
+    /// time. Tasks are dealt out in turn, not in contiguous shares: a causal prompt's later tokens see
+    /// more positions, so contiguous shares would leave the first thread idle half the time. With fewer
+    /// tasks than twice the threads (decoding a few sequences), the pieces of each task are shared out
+    /// instead, so a long context keeps every thread busy (split-KV); each query gets the same bits
+    /// either way.
     func attention(_ q: FloatBuffer, layer: Int, shape: DecoderShape, window: Int?, scale: Float, scratch: Scratch,
                    into out: FloatBuffer) {
         let (heads, headDim) = (shape.headCount, shape.headDim)
         let groupSize = heads / shape.kvHeadCount
-        // Four query heads that share a key/value head go together (`attendFourHeads` reads each key and
-        // value row once for them); other groupings go one head at a time.
         let together = groupSize % 4 == 0 && headDim % 16 == 0 ? 4 : 1
-        let tasks = tokens * heads / together, context = kv.contextBound
+        let tasks = tokens * heads / together, context = kv.contextBound, threads = pool.threadCount
+        let stride = Kernels.partialStride(headDim: headDim), maxPieces = Scratch.attentionPieces(context: context)
         kv.tables.withUnsafeBufferPointer { tables in
+            /// Task `task`: its first head, the positions it attends to, and where its keys and values are.
+            func geometry(_ task: Int) -> (offset: Int, positions: Range<Int>, keys: KVBlocks, values: KVBlocks) {
+                let (t, group) = task.quotientAndRemainder(dividingBy: heads / together)
+                let head = group * together, position = kv.positions[t]
+                let first = window.map { max(0, position - $0 + 1) } ?? 0
+                let headOffset = (head / groupSize) * headDim
+                let table = tables.baseAddress! + kv.tableStarts[kv.sequenceOfToken[t]]
+                return ((t * heads + head) * headDim, first..<position + 1,
+                        KVBlocks(base: kv.keys[layer] + headOffset, blockTable: table, blockSize: kv.blockSize,
+                                 positionStride: kv.rowWidth),
+                        KVBlocks(base: kv.values[layer] + headOffset, blockTable: table, blockSize: kv.blockSize,
+                                 positionStride: kv.rowWidth))
+            }
+            if together == 4 && tasks < 2 * threads {
+                var pieces: [(task: Int, piece: Int)] = []
+                for task in 0..<tasks {
+                    for piece in 0..<Kernels.attentionPieces(geometry(task).positions) { pieces.append((task, piece)) }
+                }
+                pool.run { thread in
+                    let scores = scratch.scores.pointer + thread * 4 * context
+                    for item in Swift.stride(from: thread, to: pieces.count, by: threads) {
+                        let (task, piece) = pieces[item], g = geometry(task)
+                        Kernels.attendFourHeadsPiece(queries: q.pointer + g.offset, keys: g.keys, values: g.values,
+                                                     positions: Kernels.attentionPiece(g.positions, piece), headDim: headDim,
+                                                     scale: scale, scores: scores,
+                                                     into: scratch.partials.pointer + (task * maxPieces + piece) * stride)
+                    }
+                }
+                for task in 0..<tasks {
+                    let g = geometry(task)
+                    Kernels.mergeFourHeads(scratch.partials.pointer + task * maxPieces * stride,
+                                           pieces: Kernels.attentionPieces(g.positions), headDim: headDim,
+                                           into: out.pointer + g.offset)
+                }
+                return
+            }
             pool.run { thread in
                 let scores = scratch.scores.pointer + thread * 4 * context
-                // Tasks dealt out in turn, not in contiguous shares: a causal prompt's later tokens see more
-                // positions, so contiguous shares would leave the first thread idle half the time.
-                for task in stride(from: thread, to: tasks, by: pool.threadCount) {
-                    let (t, group) = task.quotientAndRemainder(dividingBy: heads / together)
-                    let head = group * together
-                    let position = kv.positions[t]
-                    let first = window.map { max(0, position - $0 + 1) } ?? 0
-                    let headOffset = (head / groupSize) * headDim
-                    let table = tables.baseAddress! + kv.tableStarts[kv.sequenceOfToken[t]]
-                    let keys = KVBlocks(base: kv.keys[layer] + headOffset, blockTable: table,
-                                        blockSize: kv.blockSize, positionStride: kv.rowWidth)
-                    let values = KVBlocks(base: kv.values[layer] + headOffset, blockTable: table,
-                                          blockSize: kv.blockSize, positionStride: kv.rowWidth)
-                    let offset = (t * heads + head) * headDim
+                let partials = scratch.partials.pointer + thread * maxPieces * stride
+                for task in Swift.stride(from: thread, to: tasks, by: threads) {
+                    let g = geometry(task)
                     if together == 4 {
-                        Kernels.attendFourHeads(queries: q.pointer + offset, keys: keys, values: values,
-                                                positions: first..<position + 1, headDim: headDim, scale: scale,
-                                                scores: scores, into: out.pointer + offset)
+                        Kernels.attendFourHeads(queries: q.pointer + g.offset, keys: g.keys, values: g.values,
+                                                positions: g.positions, headDim: headDim, scale: scale, scores: scores,
+                                                partials: partials, into: out.pointer + g.offset)
                     } else {
-                        Kernels.attend(query: q.pointer + offset, keys: keys, values: values,
-                                       positions: first..<position + 1, headDim: headDim, scale: scale,
-                                       scores: scores, into: out.pointer + offset)
+                        Kernels.attend(query: q.pointer + g.offset, keys: g.keys, values: g.values, positions: g.positions,
+                                       headDim: headDim, scale: scale, scores: scores, into: out.pointer + g.offset)
                     }
                 }
             }

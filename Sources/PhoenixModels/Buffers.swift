@@ -1,3 +1,5 @@
+import PhoenixKernels
+
 /// Owned float memory for activations: allocated once, reused for every step, freed with the owner.
 public final class FloatBuffer: @unchecked Sendable {
     public private(set) var pointer: UnsafeMutablePointer<Float>
@@ -39,8 +41,12 @@ public final class Scratch: @unchecked Sendable {
     let gate = FloatBuffer(capacity: 0)     // [T, ffnDim]
     let up = FloatBuffer(capacity: 0)       // [T, ffnDim]
     let scores = FloatBuffer(capacity: 0)   // [threads, 4, context] attention weights (four heads at a time)
+    let partials = FloatBuffer(capacity: 0) // [2 · threads, pieces, partialStride] split attention's partial results
 
     public init() {}
+
+    /// The most pieces (`Kernels.attentionSplit`) one query's positions can be cut into.
+    static func attentionPieces(context: Int) -> Int { context / Kernels.attentionSplit + 2 }
 
     func reserve(tokens: Int, _ shape: DecoderShape, context: Int, threads: Int) {
         x.reserve(tokens * shape.embeddingDim)
@@ -53,6 +59,7 @@ public final class Scratch: @unchecked Sendable {
         gate.reserve(tokens * shape.ffnDim)
         up.reserve(tokens * shape.ffnDim)
         scores.reserve(threads * 4 * context)
+        partials.reserve(2 * threads * Self.attentionPieces(context: context) * Kernels.partialStride(headDim: shape.headDim))
     }
 }
 

@@ -33,7 +33,7 @@ import Testing
 
     /// Four heads at a time ≈ the double-precision definition of each head, for odd position counts
     /// (a lone last key), odd block sizes, a shuffled block table and a window that starts mid-block.
-    @Test(arguments: [(1, 16, 1), (6, 32, 4), (33, 64, 7), (100, 256, 16)])
+    @Test(arguments: [(1, 16, 1), (6, 32, 4), (33, 64, 7), (100, 256, 16), (700, 32, 16)])
     func fourHeadsMatchTheReference(positions: Int, headDim: Int, blockSize: Int) {
         var rng = SplitMix64(seed: UInt64(3 * positions + headDim + blockSize))
         let stride = 2 * headDim
@@ -43,7 +43,8 @@ import Testing
         let queries = rng.floats(4 * headDim, in: -2...2)
         let storeK = rng.floats((blocks + 2) * blockSize * stride, in: -2...2)
         let storeV = rng.floats((blocks + 2) * blockSize * stride)
-        var scores = [Float](repeating: 0, count: 4 * positions)
+        var scores = [Float](repeating: 0, count: 4 * Kernels.attentionSplit)
+        var partials = [Float](repeating: 0, count: 4 * Kernels.partialStride(headDim: headDim))
         var fast = [Float](repeating: .nan, count: 4 * headDim), slow = fast
         let window = (positions / 3)..<positions
         storeK.withUnsafeBufferPointer { k in storeV.withUnsafeBufferPointer { v in table.withUnsafeBufferPointer { t in
@@ -51,7 +52,7 @@ import Testing
                 let keys = KVBlocks(base: k.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
                 let values = KVBlocks(base: v.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
                 Kernels.attendFourHeads(queries: q.baseAddress!, keys: keys, values: values, positions: window, headDim: headDim,
-                                        scale: 0.125, scores: &scores, into: &fast)
+                                        scale: 0.125, scores: &scores, partials: &partials, into: &fast)
                 for h in 0..<4 {
                     Reference.attend(query: q.baseAddress! + h * headDim, keys: keys, values: values, positions: window,
                                      headDim: headDim, scale: 0.125, into: s.baseAddress! + h * headDim)
@@ -59,6 +60,41 @@ import Testing
             } }
         } } }
         for d in 0..<4 * headDim { #expect(abs(fast[d] - slow[d]) <= 1e-5, "element \(d): \(fast[d]) vs \(slow[d])") }
+    }
+
+    /// Split-KV: a long range's pieces computed in any order (as threads would) and then merged give the
+    /// bits of `attendFourHeads`, which runs them in turn; one piece gives o · (1 / l), as unsplit.
+    @Test func piecesInAnyOrderMergeToTheSameBits() {
+        var rng = SplitMix64(seed: 21)
+        let (positions, headDim) = (1000, 32)
+        let k = rng.floats(positions * headDim, in: -2...2), v = rng.floats(positions * headDim)
+        let queries = rng.floats(4 * headDim, in: -2...2)
+        let table: [Int32] = [0]
+        let stride = Kernels.partialStride(headDim: headDim)
+        for window in [0..<positions, 300..<301, 250..<777] {
+            let pieces = Kernels.attentionPieces(window)
+            #expect(pieces == (window.upperBound - 1) / 256 - window.lowerBound / 256 + 1)
+            var scores = [Float](repeating: 0, count: 4 * Kernels.attentionSplit)
+            var partials = [Float](repeating: 0, count: pieces * stride), shuffled = partials
+            var whole = [Float](repeating: .nan, count: 4 * headDim), merged = whole
+            k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in table.withUnsafeBufferPointer { t in
+                let keys = KVBlocks(base: kp.baseAddress!, blockTable: t.baseAddress!, blockSize: positions, positionStride: headDim)
+                let values = KVBlocks(base: vp.baseAddress!, blockTable: t.baseAddress!, blockSize: positions, positionStride: headDim)
+                Kernels.attendFourHeads(queries: queries, keys: keys, values: values, positions: window, headDim: headDim,
+                                        scale: 0.1, scores: &scores, partials: &partials, into: &whole)
+                shuffled.withUnsafeMutableBufferPointer { p in
+                    for i in (0..<pieces).reversed() {
+                        Kernels.attendFourHeadsPiece(queries: queries, keys: keys, values: values,
+                                                     positions: Kernels.attentionPiece(window, i), headDim: headDim, scale: 0.1,
+                                                     scores: &scores, into: p.baseAddress! + i * stride)
+                    }
+                }
+            } } }
+            Kernels.mergeFourHeads(shuffled, pieces: pieces, headDim: headDim, into: &merged)
+            #expect(whole.map(\.bitPattern) == merged.map(\.bitPattern), "window \(window)")
+            // The pieces cover the window exactly, in order.
+            #expect((0..<pieces).flatMap { Array(Kernels.attentionPiece(window, $0)) } == Array(window))
+        }
     }
 
     /// The same keys stored contiguously (one block as large as the context) and paged give the same bits:
@@ -78,19 +114,22 @@ import Testing
         var scores = [Float](repeating: 0, count: 4 * positions)
         var contiguous = [Float](repeating: 0, count: headDim), paged = contiguous
         var contiguousFour = [Float](repeating: 0, count: 4 * headDim), pagedFour = contiguousFour
+        var partials = [Float](repeating: 0, count: Kernels.partialStride(headDim: headDim))
         let whole: [Int32] = [0]
         for window in [0..<positions, 11..<positions, 17..<18] {
             contiguousK.withUnsafeBufferPointer { k in contiguousV.withUnsafeBufferPointer { v in whole.withUnsafeBufferPointer { t in
                 Kernels.attendFourHeads(queries: queries,
                                keys: KVBlocks(base: k.baseAddress!, blockTable: t.baseAddress!, blockSize: positions, positionStride: headDim),
                                values: KVBlocks(base: v.baseAddress!, blockTable: t.baseAddress!, blockSize: positions, positionStride: headDim),
-                               positions: window, headDim: headDim, scale: 0.2, scores: &scores, into: &contiguousFour)
+                               positions: window, headDim: headDim, scale: 0.2, scores: &scores, partials: &partials,
+                               into: &contiguousFour)
             } } }
             pagedK.withUnsafeBufferPointer { k in pagedV.withUnsafeBufferPointer { v in table.withUnsafeBufferPointer { t in
                 Kernels.attendFourHeads(queries: queries,
                                keys: KVBlocks(base: k.baseAddress!, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: headDim),
                                values: KVBlocks(base: v.baseAddress!, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: headDim),
-                               positions: window, headDim: headDim, scale: 0.2, scores: &scores, into: &pagedFour)
+                               positions: window, headDim: headDim, scale: 0.2, scores: &scores, partials: &partials,
+                               into: &pagedFour)
             } } }
             #expect(contiguousFour.map(\.bitPattern) == pagedFour.map(\.bitPattern))
             contiguousK.withUnsafeBufferPointer { k in contiguousV.withUnsafeBufferPointer { v in whole.withUnsafeBufferPointer { t in
