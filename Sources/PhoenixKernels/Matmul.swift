@@ -74,8 +74,9 @@ extension Kernels {
                      stride: Int, pool: ThreadPool) {
         let columns = w.columns
         pool.parallelFor(w.rows, grain: 4) { rows in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: panelRows * columns) { buffer in
-                let panel = buffer.baseAddress!
+            // Cache-line aligned, so no 32-byte load of the panel straddles two lines.
+            withUnsafeTemporaryAllocation(byteCount: 4 * panelRows * columns, alignment: 64) { buffer in
+                let panel = buffer.baseAddress!.bindMemory(to: Float.self, capacity: panelRows * columns)
                 var r = rows.lowerBound
                 while r < rows.upperBound {
                     let count = min(panelRows, rows.upperBound - r)

@@ -1,14 +1,15 @@
 import PhoenixKernels
 
 /// Owned float memory for activations: allocated once, reused for every step, freed with the owner.
+/// Cache-line aligned, so the kernels' 32-byte loads of a row never straddle two lines (malloc's 16-byte
+/// alignment makes every other one do so, and the speed then depends on where the allocator put it).
 public final class FloatBuffer: @unchecked Sendable {
     public private(set) var pointer: UnsafeMutablePointer<Float>
     public private(set) var capacity: Int
 
     public init(capacity: Int) {
         self.capacity = max(capacity, 1)
-        pointer = .allocate(capacity: self.capacity)
-        pointer.initialize(repeating: 0, count: self.capacity)
+        pointer = Self.allocate(self.capacity)
     }
 
     deinit { pointer.deallocate() }
@@ -18,8 +19,15 @@ public final class FloatBuffer: @unchecked Sendable {
         guard count > capacity else { return }
         pointer.deallocate()
         capacity = count
-        pointer = .allocate(capacity: count)
-        pointer.initialize(repeating: 0, count: count)
+        pointer = Self.allocate(count)
+    }
+
+    /// Room for `count` floats, 64-byte aligned: zeros, or (`zeroed: false`) untouched, so the pages are
+    /// not resident until written (a KV pool is mostly empty).
+    static func allocate(_ count: Int, zeroed: Bool = true) -> UnsafeMutablePointer<Float> {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64)
+        guard zeroed else { return memory.bindMemory(to: Float.self, capacity: count) }
+        return memory.initializeMemory(as: Float.self, repeating: 0, count: count)
     }
 
     public subscript(i: Int) -> Float {

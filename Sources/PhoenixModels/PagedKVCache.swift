@@ -20,8 +20,8 @@ public final class PagedKVCache: @unchecked Sendable {
         layerCount = shape.layerCount
         rowWidth = shape.kvHeadCount * shape.headDim
         let floats = blockCount * blockSize * shape.kvHeadCount * shape.headDim
-        keys = (0..<shape.layerCount).map { _ in .allocate(capacity: floats) }
-        values = (0..<shape.layerCount).map { _ in .allocate(capacity: floats) }
+        keys = (0..<shape.layerCount).map { _ in FloatBuffer.allocate(floats, zeroed: false) }
+        values = (0..<shape.layerCount).map { _ in FloatBuffer.allocate(floats, zeroed: false) }
     }
 
     deinit {
