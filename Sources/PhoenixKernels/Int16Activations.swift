@@ -59,8 +59,9 @@ extension Kernels {
     }
 
     /// One block of 32: q = round(x · 32767 / max|x|), to nearest even, and scale = max|x| / 32767.
-    /// An all-zero (or all-subnormal) block has scale 0; a block holding an infinity or NaN gets scale NaN and q = 0, so
-    /// every product with it is NaN, as in float arithmetic, instead of a trap or a garbage integer.
+    /// An all-zero (or all-subnormal) block has scale 0; a block holding an infinity or NaN gets scale
+    /// NaN and q = 0, so every product with it is NaN, as in float arithmetic, instead of a trap or a
+    /// garbage integer.
     @usableFromInline
     static func quantizeInt16Block(_ x: UnsafePointer<Float>, into q: UnsafeMutablePointer<Int16>) -> (scale: Float, sum: Int32) {
         var largest: Float = 0

@@ -184,9 +184,8 @@ enum Int16Q8_0: Int16Format {
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ d: Float, _ unit: Int) -> Int16Unit {
-        Int16Unit(low: _mm256_cvtepi8_epi16(Kernels.load128(block + 2)),
-                         high: _mm256_cvtepi8_epi16(Kernels.load128(block + 18)),
-                         lowScale: d, highScale: d, minScale: 0)
+        Int16Unit(low: _mm256_cvtepi8_epi16(Kernels.load128(block + 2)), high: _mm256_cvtepi8_epi16(Kernels.load128(block + 18)),
+                  lowScale: d, highScale: d, minScale: 0)
     }
 }
 
