@@ -134,10 +134,40 @@ extension Kernels {
             out[r + 1] = laneTreeSum(acc1) - mins1
             r += 2
         }
-        // Otherwise a row at a time, its units widened once for up to four tokens.
+        // Otherwise a row at a time, its units widened once for up to eight tokens (four for Q4_K, whose
+        // offsets would need eight more registers).
         while r < rows.upperBound {
             let row = w.base + r * w.rowBytes
             var t = 0
+            while !F.hasMins, t + 8 <= a.tokens {
+                var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(),
+                           SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                var unused: Float = 0  // no offsets in these formats
+                for b in 0..<blocks {
+                    let block = row + b * F.blockBytes, header = F.header(block)
+                    prefetch(block + 4096)
+                    for k in 0..<F.unitsPerBlock {
+                        let u = b * F.unitsPerBlock + k, weights = F.unit(block, header, k)
+                        accumulate(format, &acc.0, &unused, weights, a, token: t, unit: u)
+                        accumulate(format, &acc.1, &unused, weights, a, token: t + 1, unit: u)
+                        accumulate(format, &acc.2, &unused, weights, a, token: t + 2, unit: u)
+                        accumulate(format, &acc.3, &unused, weights, a, token: t + 3, unit: u)
+                        accumulate(format, &acc.4, &unused, weights, a, token: t + 4, unit: u)
+                        accumulate(format, &acc.5, &unused, weights, a, token: t + 5, unit: u)
+                        accumulate(format, &acc.6, &unused, weights, a, token: t + 6, unit: u)
+                        accumulate(format, &acc.7, &unused, weights, a, token: t + 7, unit: u)
+                    }
+                }
+                out[t * stride + r] = laneTreeSum(acc.0)
+                out[(t + 1) * stride + r] = laneTreeSum(acc.1)
+                out[(t + 2) * stride + r] = laneTreeSum(acc.2)
+                out[(t + 3) * stride + r] = laneTreeSum(acc.3)
+                out[(t + 4) * stride + r] = laneTreeSum(acc.4)
+                out[(t + 5) * stride + r] = laneTreeSum(acc.5)
+                out[(t + 6) * stride + r] = laneTreeSum(acc.6)
+                out[(t + 7) * stride + r] = laneTreeSum(acc.7)
+                t += 8
+            }
             while t + 4 <= a.tokens {
                 var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
                 var mins: (Float, Float, Float, Float) = (0, 0, 0, 0)

@@ -21,8 +21,8 @@ import Testing
     }
 
     /// The kernels give the scalar twin's bits for every row and token, at row counts that leave a row
-    /// out of the one-token kernel's pairs and token counts that leave a short group of four.
-    @Test(arguments: formats, [(1, 1), (3, 1), (3, 2), (5, 7), (2, 9)])
+    /// out of the one-token kernel's pairs and token counts that leave short groups of eight and four.
+    @Test(arguments: formats, [(1, 1), (3, 1), (3, 2), (5, 7), (2, 9), (3, 13)])
     func kernelsMatchTheReferenceBitForBit(type: QuantType, size: (rows: Int, tokens: Int)) throws {
         let columns = 3 * type.traits.weightsPerBlock
         var rng = SplitMix64(seed: UInt64(type.rawValue) * 13 + UInt64(size.rows))
