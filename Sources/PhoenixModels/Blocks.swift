@@ -115,18 +115,19 @@ struct Blocks {
                                  positionStride: kv.rowWidth))
             }
             if together == 4 && tasks < 2 * threads {
-                var pieces: [(task: Int, piece: Int)] = []
-                for task in 0..<tasks {
-                    for piece in 0..<Kernels.attentionPieces(geometry(task).positions) { pieces.append((task, piece)) }
-                }
                 pool.run { thread in
                     let scores = scratch.scores.pointer + thread * 4 * context
-                    for item in Swift.stride(from: thread, to: pieces.count, by: threads) {
-                        let (task, piece) = pieces[item], g = geometry(task)
-                        Kernels.attendFourHeadsPiece(queries: q.pointer + g.offset, keys: g.keys, values: g.values,
-                                                     positions: Kernels.attentionPiece(g.positions, piece), headDim: headDim,
-                                                     scale: scale, scores: scores,
-                                                     into: scratch.partials.pointer + (task * maxPieces + piece) * stride)
+                    var item = 0  // the pieces of all tasks, numbered in order and dealt out in turn
+                    for task in 0..<tasks {
+                        let g = geometry(task)
+                        for piece in 0..<Kernels.attentionPieces(g.positions) {
+                            defer { item += 1 }
+                            guard item % threads == thread else { continue }
+                            Kernels.attendFourHeadsPiece(queries: q.pointer + g.offset, keys: g.keys, values: g.values,
+                                                         positions: Kernels.attentionPiece(g.positions, piece),
+                                                         headDim: headDim, scale: scale, scores: scores,
+                                                         into: scratch.partials.pointer + (task * maxPieces + piece) * stride)
+                        }
                     }
                 }
                 for task in 0..<tasks {
