@@ -16,9 +16,10 @@ import CPhoenixX86
 ///                  (lane l sums positions 2l and 2l + 1 of its half)
 ///     acc[l]     = fma(Float(low[l] + high[l]), scale · dx, acc[l])        one scale per unit
 ///     acc[l]     = fma(Float(low[l]), lowScale · dx, acc[l]), then high     Q6_K: a scale per 16
-///     mins       = fma(Float(Σq), minScale · dx, mins)                     Q4_K's offsets
+///     mins[g]    = fma(Float(Σq), minScale · dx, mins[g])                  Q4_K's offsets, g = unit mod 8
 ///
-/// and the dot product is `laneTreeSum(acc) − mins`. `Reference.int16Dot` computes exactly this with
+/// and the dot product is `laneTreeSum(acc) − laneTreeSum(mins)`. Scales are multiplied by dx before
+/// the FMA, as written. `Reference.int16Dot` computes exactly this with
 /// scalars, so the two agree to the bit; every token's result is the same whatever other tokens share
 /// the call. On CPUs other than x86-64 the reference runs.
 extension Kernels {
@@ -56,28 +57,42 @@ extension Kernels {
 }
 
 #if arch(x86_64)
-/// A unit of 32 weights as two halves of sixteen 16-bit codes, and the floats that scale them.
+/// A unit of 32 weights as two halves of sixteen 16-bit codes.
 @usableFromInline
 struct Int16Unit {
     var low: __m256i
     var high: __m256i
-    var lowScale: Float
-    var highScale: Float
-    var minScale: Float
 }
 
 @usableFromInline
 protocol Int16Format {
-    /// What a block's units share (its fp16 scales as floats), read once per block.
+    /// What a block's units share (their scales as floats), read once per block.
     associatedtype Header
     static var blockBytes: Int { get }
     static var unitsPerBlock: Int { get }
-    /// Whether the halves have their own scales (else `lowScale` serves both).
+    /// Whether the halves have their own scales (else the low one serves both).
     static var splitScales: Bool { get }
-    /// Whether weights carry an offset, `minScale` times the unit's activation sum.
+    /// Whether weights carry an offset (its scale times the unit's activation sum, `offsets`).
     static var hasMins: Bool { get }
     static func header(_ block: UnsafeRawPointer) -> Header
-    static func unit(_ block: UnsafeRawPointer, _ header: Header, _ unit: Int) -> Int16Unit
+    /// Unit `k`'s codes.
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit
+    /// Units `2p` and `2p + 1`, which may share loads (formats with several units per block).
+    static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit)
+    /// Unit `k`'s scales times `dx`, its activation block's scale (low, high).
+    static func scales(_ header: Header, _ k: Int, dx: Float) -> (Float, Float)
+    /// Adds the block's offsets for one token to `acc`, lane g for unit g (formats with mins).
+    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>)
+}
+
+extension Int16Format {
+    @inline(__always)
+    static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit) {
+        (unit(block, 2 * p), unit(block, 2 * p + 1))
+    }
+
+    @inline(__always)
+    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {}
 }
 
 extension Kernels {
@@ -94,44 +109,69 @@ extension Kernels {
     @inline(__always)
     static func prefetch(_ p: UnsafeRawPointer) { phoenix_prefetch(p) }
 
-    /// Adds unit `u`'s products with token `t` to `acc` and `mins` (the formulas above).
+    /// Calls `body(k, unit)` for each unit of `block` in order, two at a time where the format shares loads
+    /// between neighbours.
     @inline(__always)
-    static func accumulate<F: Int16Format>(_ format: F.Type, _ acc: inout SIMD8<Float>, _ mins: inout Float,
-                                           _ w: Int16Unit, _ a: Kernels.Int16Activations, token t: Int, unit u: Int) {
-        let block = t * a.blocksPerRow + u
-        let x = UnsafeRawPointer(a.values + 32 * block), dx = a.scales[block]
+    static func forEachUnit<F: Int16Format>(_ format: F.Type, _ block: UnsafeRawPointer, _ body: (Int, Int16Unit) -> Void) {
+        if F.unitsPerBlock == 1 { return body(0, F.unit(block, 0)) }
+        for p in 0..<F.unitsPerBlock / 2 {
+            let (even, odd) = F.units(block, pair: p)
+            body(2 * p, even)
+            body(2 * p + 1, odd)
+        }
+    }
+
+    /// Adds unit `w`'s products with the token values at `x` to `acc` (the formulas above), `scales`
+    /// already multiplied by the activation block's scale.
+    @inline(__always)
+    static func accumulate<F: Int16Format>(_ format: F.Type, _ acc: inout SIMD8<Float>, _ w: Int16Unit,
+                                           _ x: UnsafeRawPointer, _ scales: (Float, Float)) {
         let low = _mm256_madd_epi16(w.low, load256(x)), high = _mm256_madd_epi16(w.high, load256(x + 32))
         if F.splitScales {
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(low), _mm256_set1_ps(w.lowScale * dx), acc)
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(high), _mm256_set1_ps(w.highScale * dx), acc)
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(low), _mm256_set1_ps(scales.0), acc)
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(high), _mm256_set1_ps(scales.1), acc)
         } else {
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(low, high)), _mm256_set1_ps(w.lowScale * dx), acc)
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(low, high)), _mm256_set1_ps(scales.0), acc)
         }
-        if F.hasMins { mins = mins.addingProduct(Float(a.sums[block]), w.minScale * dx) }
     }
 
     static func int16Dots<F: Int16Format>(_ format: F.Type, _ w: WeightMatrix, _ rows: Range<Int>,
                                           _ a: Kernels.Int16Activations, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
         let blocks = w.columns / 32 / F.unitsPerBlock
+        /// Token t's values for unit u, its scale and the sums of block b's units.
+        @inline(__always) func values(_ t: Int, _ u: Int) -> UnsafeRawPointer { UnsafeRawPointer(a.values + 32 * (t * a.blocksPerRow + u)) }
+        @inline(__always) func dx(_ t: Int, _ u: Int) -> UnsafePointer<Float> { UnsafePointer(a.scales + t * a.blocksPerRow + u) }
+        @inline(__always) func sums(_ t: Int, _ u: Int) -> UnsafePointer<Int32> { UnsafePointer(a.sums + t * a.blocksPerRow + u) }
         var r = rows.lowerBound
         // One token: two rows at a time, so two chains of FMAs are in flight.
         while a.tokens == 1, r + 2 <= rows.upperBound {
             let first = w.base + r * w.rowBytes, second = first + w.rowBytes
-            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), mins0: Float = 0, mins1: Float = 0
+            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), mins0 = SIMD8<Float>(), mins1 = SIMD8<Float>()
             for b in 0..<blocks {
-                let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes
+                let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes, u = b * F.unitsPerBlock
                 // The rows stream from memory: ask for the bytes 4 KB ahead before they are needed (measured
                 // here: 11% faster decoding than 2 KB ahead, and 8 KB ahead no better).
                 prefetch(block1 + 4096)
                 let header0 = F.header(block0), header1 = F.header(block1)
-                for k in 0..<F.unitsPerBlock {
-                    let u = b * F.unitsPerBlock + k
-                    accumulate(format, &acc0, &mins0, F.unit(block0, header0, k), a, token: 0, unit: u)
-                    accumulate(format, &acc1, &mins1, F.unit(block1, header1, k), a, token: 0, unit: u)
+                F.offsets(header0, dx: dx(0, u), sums: sums(0, u), &mins0)
+                F.offsets(header1, dx: dx(0, u), sums: sums(0, u), &mins1)
+                if F.unitsPerBlock == 1 {
+                    let x = values(0, u), scale = dx(0, u).pointee
+                    accumulate(format, &acc0, F.unit(block0, 0), x, F.scales(header0, 0, dx: scale))
+                    accumulate(format, &acc1, F.unit(block1, 0), x, F.scales(header1, 0, dx: scale))
+                    continue
+                }
+                for p in 0..<F.unitsPerBlock / 2 {
+                    let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
+                    let k = 2 * p, x = values(0, u + k), scaleEven = dx(0, u)[k], scaleOdd = dx(0, u)[k + 1]
+                    accumulate(format, &acc0, even0, x, F.scales(header0, k, dx: scaleEven))
+                    accumulate(format, &acc1, even1, x, F.scales(header1, k, dx: scaleEven))
+                    accumulate(format, &acc0, odd0, x + 64, F.scales(header0, k + 1, dx: scaleOdd))
+                    accumulate(format, &acc1, odd1, x + 64, F.scales(header1, k + 1, dx: scaleOdd))
                 }
             }
-            out[r] = laneTreeSum(acc0) - mins0
-            out[r + 1] = laneTreeSum(acc1) - mins1
+            out[r] = laneTreeSum(acc0) - laneTreeSum(mins0)
+            out[r + 1] = laneTreeSum(acc1) - laneTreeSum(mins1)
             r += 2
         }
         // Otherwise a row at a time, its units widened once for up to eight tokens (four for Q4_K, whose
@@ -144,20 +184,15 @@ extension Kernels {
             while !F.hasMins, t + 8 <= a.tokens {
                 var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(),
                            SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-                var unused: Float = 0  // no offsets in these formats
                 for b in 0..<blocks {
-                    let block = row + b * F.blockBytes, header = F.header(block)
+                    let block = row + b * F.blockBytes, header = F.header(block), u = b * F.unitsPerBlock
                     prefetch(block + 4096)
-                    for k in 0..<F.unitsPerBlock {
-                        let u = b * F.unitsPerBlock + k, weights = F.unit(block, header, k)
-                        accumulate(format, &acc.0, &unused, weights, a, token: t, unit: u)
-                        accumulate(format, &acc.1, &unused, weights, a, token: t + 1, unit: u)
-                        accumulate(format, &acc.2, &unused, weights, a, token: t + 2, unit: u)
-                        accumulate(format, &acc.3, &unused, weights, a, token: t + 3, unit: u)
-                        accumulate(format, &acc.4, &unused, weights, a, token: t + 4, unit: u)
-                        accumulate(format, &acc.5, &unused, weights, a, token: t + 5, unit: u)
-                        accumulate(format, &acc.6, &unused, weights, a, token: t + 6, unit: u)
-                        accumulate(format, &acc.7, &unused, weights, a, token: t + 7, unit: u)
+                    forEachUnit(format, block) { k, weights in
+                        @inline(__always) func add(_ acc: inout SIMD8<Float>, _ token: Int) {
+                            accumulate(format, &acc, weights, values(token, u + k), F.scales(header, k, dx: dx(token, u + k).pointee))
+                        }
+                        add(&acc.0, t); add(&acc.1, t + 1); add(&acc.2, t + 2); add(&acc.3, t + 3)
+                        add(&acc.4, t + 4); add(&acc.5, t + 5); add(&acc.6, t + 6); add(&acc.7, t + 7)
                     }
                 }
                 out[t * stride + r] = laneTreeSum(acc.0)
@@ -172,33 +207,37 @@ extension Kernels {
             }
             while t + 4 <= a.tokens {
                 var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-                var mins: (Float, Float, Float, Float) = (0, 0, 0, 0)
+                var mins = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
                 for b in 0..<blocks {
-                    let block = row + b * F.blockBytes, header = F.header(block)
+                    let block = row + b * F.blockBytes, header = F.header(block), u = b * F.unitsPerBlock
                     prefetch(block + 4096)
-                    for k in 0..<F.unitsPerBlock {
-                        let u = b * F.unitsPerBlock + k, weights = F.unit(block, header, k)
-                        accumulate(format, &acc.0, &mins.0, weights, a, token: t, unit: u)
-                        accumulate(format, &acc.1, &mins.1, weights, a, token: t + 1, unit: u)
-                        accumulate(format, &acc.2, &mins.2, weights, a, token: t + 2, unit: u)
-                        accumulate(format, &acc.3, &mins.3, weights, a, token: t + 3, unit: u)
+                    F.offsets(header, dx: dx(t, u), sums: sums(t, u), &mins.0)
+                    F.offsets(header, dx: dx(t + 1, u), sums: sums(t + 1, u), &mins.1)
+                    F.offsets(header, dx: dx(t + 2, u), sums: sums(t + 2, u), &mins.2)
+                    F.offsets(header, dx: dx(t + 3, u), sums: sums(t + 3, u), &mins.3)
+                    forEachUnit(format, block) { k, weights in
+                        @inline(__always) func add(_ acc: inout SIMD8<Float>, _ token: Int) {
+                            accumulate(format, &acc, weights, values(token, u + k), F.scales(header, k, dx: dx(token, u + k).pointee))
+                        }
+                        add(&acc.0, t); add(&acc.1, t + 1); add(&acc.2, t + 2); add(&acc.3, t + 3)
                     }
                 }
-                out[t * stride + r] = laneTreeSum(acc.0) - mins.0
-                out[(t + 1) * stride + r] = laneTreeSum(acc.1) - mins.1
-                out[(t + 2) * stride + r] = laneTreeSum(acc.2) - mins.2
-                out[(t + 3) * stride + r] = laneTreeSum(acc.3) - mins.3
+                out[t * stride + r] = laneTreeSum(acc.0) - laneTreeSum(mins.0)
+                out[(t + 1) * stride + r] = laneTreeSum(acc.1) - laneTreeSum(mins.1)
+                out[(t + 2) * stride + r] = laneTreeSum(acc.2) - laneTreeSum(mins.2)
+                out[(t + 3) * stride + r] = laneTreeSum(acc.3) - laneTreeSum(mins.3)
                 t += 4
             }
             while t < a.tokens {
-                var acc = SIMD8<Float>(), mins: Float = 0
+                var acc = SIMD8<Float>(), mins = SIMD8<Float>()
                 for b in 0..<blocks {
-                    let block = row + b * F.blockBytes, header = F.header(block)
-                    for k in 0..<F.unitsPerBlock {
-                        accumulate(format, &acc, &mins, F.unit(block, header, k), a, token: t, unit: b * F.unitsPerBlock + k)
+                    let block = row + b * F.blockBytes, header = F.header(block), u = b * F.unitsPerBlock
+                    F.offsets(header, dx: dx(t, u), sums: sums(t, u), &mins)
+                    forEachUnit(format, block) { k, weights in
+                        accumulate(format, &acc, weights, values(t, u + k), F.scales(header, k, dx: dx(t, u + k).pointee))
                     }
                 }
-                out[t * stride + r] = laneTreeSum(acc) - mins
+                out[t * stride + r] = laneTreeSum(acc) - laneTreeSum(mins)
                 t += 1
             }
             r += 1
@@ -217,10 +256,12 @@ enum Int16Q8_0: Int16Format {
     static func header(_ block: UnsafeRawPointer) -> Float { Kernels.half(block, 0) }
 
     @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ d: Float, _ unit: Int) -> Int16Unit {
-        Int16Unit(low: _mm256_cvtepi8_epi16(Kernels.load128(block + 2)), high: _mm256_cvtepi8_epi16(Kernels.load128(block + 18)),
-                  lowScale: d, highScale: d, minScale: 0)
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
+        Int16Unit(low: _mm256_cvtepi8_epi16(Kernels.load128(block + 2)), high: _mm256_cvtepi8_epi16(Kernels.load128(block + 18)))
     }
+
+    @inline(__always)
+    static func scales(_ d: Float, _ k: Int, dx: Float) -> (Float, Float) { (d * dx, d * dx) }
 }
 
 /// Q5_0: 22-byte blocks of 32: fp16 d, 32 high bits, 16 bytes of nibbles (low ones weights 0..<16,
@@ -235,7 +276,10 @@ enum Int16Q5_0: Int16Format {
     static func header(_ block: UnsafeRawPointer) -> Float { Kernels.half(block, 0) }
 
     @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ d: Float, _ unit: Int) -> Int16Unit {
+    static func scales(_ d: Float, _ k: Int, dx: Float) -> (Float, Float) { (d * dx, d * dx) }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
         // Bytes 0..<16 low nibbles (weights 0..<16), 16..<32 high nibbles (weights 16..<32).
         let nibbles = Kernels.load128(block + 6), mask = _mm_set1_epi8(0x0F)
         let codes = phoenix_join128(_mm_and_si128(nibbles, mask), _mm_and_si128(_mm_srli_epi16(nibbles, 4), mask))
@@ -249,8 +293,7 @@ enum Int16Q5_0: Int16Format {
         // code − 16 = nibble + (high bit set ? 0 : −16), in signed bytes, then widened.
         let signed = _mm256_add_epi8(codes, _mm256_andnot_si256(set, _mm256_set1_epi8(-16)))
         return Int16Unit(low: _mm256_cvtepi8_epi16(_mm256_castsi256_si128(signed)),
-                         high: _mm256_cvtepi8_epi16(phoenix_high128(signed)),
-                         lowScale: d, highScale: d, minScale: 0)
+                         high: _mm256_cvtepi8_epi16(phoenix_high128(signed)))
     }
 }
 
@@ -263,24 +306,54 @@ enum Int16Q4_K: Int16Format {
     static var splitScales: Bool { false }
     static var hasMins: Bool { true }
 
-    /// The units' scales d·scale and offsets dmin·min.
+    /// The units' scales d·scale and offsets dmin·min. Units 0..<4 keep scale and min in the low six
+    /// bits of bytes 0..<4 and 4..<8; units 4..<8 keep their low four bits in bytes 8..<12 (scale in
+    /// the low nibble, min in the high one) and their top two bits in the top bits of bytes 0..<4
+    /// (scales) and 4..<8 (mins). Unpacked four at a time in 32-bit words, not one by one.
     @inline(__always)
     static func header(_ block: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
-        var scales = SIMD8<Float>(), mins = SIMD8<Float>()
-        for g in 0..<8 {
-            let (scale, min) = Kernels.scaleMinK4(block + 4, g)
-            scales[g] = Float(scale)
-            mins[g] = Float(min)
-        }
-        return (Kernels.half(block, 0) * scales, Kernels.half(block, 2) * mins)
+        let w0 = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        let w1 = block.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        let w2 = block.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+        let low6: UInt32 = 0x3F3F_3F3F, low4: UInt32 = 0x0F0F_0F0F, low2: UInt32 = 0x0303_0303
+        let scales = UInt64(w0 & low6) | UInt64((w2 & low4) | ((w0 >> 6) & low2) << 4) << 32
+        let mins = UInt64(w1 & low6) | UInt64(((w2 >> 4) & low4) | ((w1 >> 6) & low2) << 4) << 32
+        return (Kernels.half(block, 0) * floats(scales), Kernels.half(block, 2) * floats(mins))
+    }
+
+    /// The eight bytes of `bytes` as floats.
+    @inline(__always)
+    static func floats(_ bytes: UInt64) -> SIMD8<Float> {
+        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: bytes))))
     }
 
     @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ header: (scales: SIMD8<Float>, mins: SIMD8<Float>), _ unit: Int) -> Int16Unit {
-        let codes = block + 16 + 32 * (unit / 2), shift = Int32(4 * (unit % 2)), mask = _mm_set1_epi8(0x0F)
-        return Int16Unit(low: _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(Kernels.load128(codes), shift), mask)),
-                         high: _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(Kernels.load128(codes + 16), shift), mask)),
-                         lowScale: header.scales[unit], highScale: header.scales[unit], minScale: header.mins[unit])
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
+        let (even, odd) = units(block, pair: k / 2)
+        return k % 2 == 0 ? even : odd
+    }
+
+    /// Both units of bytes 32p..<32p+32: each byte widened once, then its low and its high nibble.
+    @inline(__always)
+    static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit) {
+        let codes = block + 16 + 32 * p, mask = _mm256_set1_epi16(0x0F)
+        let first = _mm256_cvtepu8_epi16(Kernels.load128(codes)), second = _mm256_cvtepu8_epi16(Kernels.load128(codes + 16))
+        return (Int16Unit(low: _mm256_and_si256(first, mask), high: _mm256_and_si256(second, mask)),
+                Int16Unit(low: _mm256_srli_epi16(first, 4), high: _mm256_srli_epi16(second, 4)))
+    }
+
+    @inline(__always)
+    static func scales(_ header: (scales: SIMD8<Float>, mins: SIMD8<Float>), _ k: Int, dx: Float) -> (Float, Float) {
+        let scale = header.scales[k] * dx
+        return (scale, scale)
+    }
+
+    /// acc[g] += Float(Σq of unit g) · (dmin·min[g] · dx[g]), for the block's eight units at once.
+    @inline(__always)
+    static func offsets(_ header: (scales: SIMD8<Float>, mins: SIMD8<Float>), dx: UnsafePointer<Float>,
+                        sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {
+        let scales = UnsafeRawPointer(dx).loadUnaligned(as: SIMD8<Float>.self)
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Kernels.load256(sums)), header.mins * scales, acc)
     }
 }
 
@@ -292,22 +365,48 @@ enum Int16Q6_K: Int16Format {
     static var splitScales: Bool { true }
     static var hasMins: Bool { false }
 
+    /// d times each of the 16 scales (scale 2k and 2k + 1 are unit k's halves).
     @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Float { Kernels.half(block, 208) }
+    static func header(_ block: UnsafeRawPointer) -> SIMD16<Float> {
+        let d = Kernels.half(block, 208), scales = Kernels.load128(block + 192)
+        return SIMD16(lowHalf: d * _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(scales)),
+                      highHalf: d * _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(scales, scales))))
+    }
 
     @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ d: Float, _ unit: Int) -> Int16Unit {
-        let (h, t) = (unit / 4, unit % 4)
-        let low = block + 64 * h + 32 * (t % 2), lowShift = Int32(4 * (t / 2))
-        let high = block + 128 + 32 * h, highShift = Int32(2 * t)
-        let scale = { (k: Int) in d * Float(block.load(fromByteOffset: 192 + 8 * h + 2 * t + k, as: Int8.self)) }
-        @inline(__always) func codes(_ l: Int) -> __m256i {
-            let lowBits = _mm_and_si128(_mm_srli_epi16(Kernels.load128(low + l), lowShift), _mm_set1_epi8(0x0F))
-            let highBits = _mm_and_si128(_mm_slli_epi16(_mm_srli_epi16(Kernels.load128(high + l), highShift), 4),
-                                         _mm_set1_epi8(0x30))
-            return _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_or_si128(lowBits, highBits)), _mm256_set1_epi16(32))
+    static func scales(_ header: SIMD16<Float>, _ k: Int, dx: Float) -> (Float, Float) {
+        (header[2 * k] * dx, header[2 * k + 1] * dx)
+    }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
+        let (even, odd) = units(block, pair: k / 2)
+        return k % 2 == 0 ? even : odd
+    }
+
+    /// Units 4h + t for t = 2(p mod 2) and the next, h = p / 2: they share their bytes of high bits
+    /// (128 + 32h..<+32, bits 2t..<2t+2), each widened once to 16-bit lanes, where the low nibble
+    /// (t < 2) or high nibble (t ≥ 2) of bytes 64h + 32(t mod 2) + l comes out by a mask or a shift.
+    @inline(__always)
+    static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit) {
+        let h = p / 2, upper = p % 2 == 1
+        let nibbles = block + 64 * h, highs = block + 128 + 32 * h
+        let low4 = _mm256_set1_epi16(0x0F), bits45 = _mm256_set1_epi16(0x30), offset = _mm256_set1_epi16(32)
+        @inline(__always) func widen(_ p: UnsafeRawPointer) -> __m256i { _mm256_cvtepu8_epi16(Kernels.load128(p)) }
+        @inline(__always) func codes(_ l: Int) -> (__m256i, __m256i) {
+            let high = widen(highs + l), first = widen(nibbles + l), second = widen(nibbles + 32 + l)
+            let (a, b): (__m256i, __m256i)
+            if upper {  // t = 2, 3: high nibbles, high bits 4..<6 and 6..<8
+                a = _mm256_or_si256(_mm256_srli_epi16(first, 4), _mm256_and_si256(high, bits45))
+                b = _mm256_or_si256(_mm256_srli_epi16(second, 4), _mm256_and_si256(_mm256_srli_epi16(high, 2), bits45))
+            } else {    // t = 0, 1: low nibbles, high bits 0..<2 and 2..<4
+                a = _mm256_or_si256(_mm256_and_si256(first, low4), _mm256_and_si256(_mm256_slli_epi16(high, 4), bits45))
+                b = _mm256_or_si256(_mm256_and_si256(second, low4), _mm256_and_si256(_mm256_slli_epi16(high, 2), bits45))
+            }
+            return (_mm256_sub_epi16(a, offset), _mm256_sub_epi16(b, offset))
         }
-        return Int16Unit(low: codes(0), high: codes(16), lowScale: scale(0), highScale: scale(1), minScale: 0)
+        let (a0, b0) = codes(0), (a1, b1) = codes(16)
+        return (Int16Unit(low: a0, high: a1), Int16Unit(low: b0, high: b1))
     }
 }
 #endif

@@ -7,7 +7,7 @@ extension Reference {
     /// Nil for formats without a 16-bit form.
     public static func int16Dot(_ type: QuantType, _ row: UnsafeRawPointer, _ a: Kernels.Int16Activations, token: Int) -> Float? {
         guard Kernels.hasInt16Dot(type) else { return nil }
-        var acc = [Float](repeating: 0, count: 8), mins: Float = 0
+        var acc = [Float](repeating: 0, count: 8), mins = acc
         for u in 0..<a.blocksPerRow {
             let unit = int16Unit(type, row, u)
             let block = token * a.blocksPerRow + u
@@ -27,9 +27,14 @@ extension Reference {
                     acc[l] = acc[l].addingProduct(Float(low[l] + high[l]), unit.lowScale * dx)
                 }
             }
-            if type == .q4_K { mins = mins.addingProduct(Float(a.sums[block]), unit.minScale * dx) }
+            if type == .q4_K { mins[u % 8] = mins[u % 8].addingProduct(Float(a.sums[block]), unit.minScale * dx) }
         }
-        return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) - mins
+        return laneTreeSum(acc) - laneTreeSum(mins)
+    }
+
+    /// The kernel's fixed order for summing eight lanes.
+    static func laneTreeSum(_ v: [Float]) -> Float {
+        ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
     }
 
     /// Unit `u` (weights 32u..<32u+32) of a row: its integer codes and scales.
