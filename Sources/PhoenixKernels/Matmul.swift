@@ -13,8 +13,8 @@ extension Kernels {
     /// The first `decodeTokens` tokens (nil: 1 when there is a single token, else 0) are tokens being
     /// decoded: for the formats that have one, they take the 16-bit integer kernels (`int16Dots`), which
     /// read each quantized row once for all of them. The others, prompt tokens, go through the GEMM:
-    /// rows are split between the pool's threads, each thread dequantizes a panel of 16 weight rows once,
-    /// then multiplies it with blocks of 12 tokens, 4 rows × 3 tokens at a time (12 accumulators, within
+    /// the pool's threads take panels of 16 weight rows in turn, dequantize each once,
+    /// then multiply it with blocks of 12 tokens, 4 rows × 3 tokens at a time (12 accumulators, within
     /// AVX2's 16 registers), so every loaded value feeds several multiply-adds.
     ///
     /// A token's result depends only on its row of x and on which of the two it is, never on the other
@@ -30,7 +30,7 @@ extension Kernels {
         let decoding = hasInt16Dot(w.type) ? min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0)) : 0
         if decoding > 0 {
             withInt16Activations(x, tokens: decoding, columns: columns) { activations in
-                pool.parallelFor(w.rows, grain: 16) { rows in
+                pool.forEachChunk(w.rows, chunk: decodeChunk(rows: w.rows, pool)) { _, rows in
                     int16Dots(w, rows: rows, activations, into: out, outStride: stride)
                 }
             }
@@ -54,7 +54,8 @@ extension Kernels {
             return
         }
         withInt16Activations(x, tokens: decoding, columns: columns) { activations in
-            pool.parallelFor(weights.reduce(0) { $0 + $1.rows }, grain: 16) { rows in
+            let rows = weights.reduce(0) { $0 + $1.rows }
+            pool.forEachChunk(rows, chunk: decodeChunk(rows: rows, pool)) { _, rows in
                 var first = 0  // rows are numbered through the matrices in order
                 for (w, out) in zip(weights, outs) {
                     let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, first + w.rows)
@@ -70,13 +71,21 @@ extension Kernels {
         }
     }
 
+    /// Rows per chunk of a decode matmul: about eight chunks per thread, so a slower thread does fewer,
+    /// in multiples of 16 (whole pairs of rows for the one-token kernel).
+    static func decodeChunk(rows: Int, _ pool: ThreadPool) -> Int {
+        max(16, (rows / (8 * pool.threadCount) + 15) / 16 * 16)
+    }
+
     static func gemm(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
                      stride: Int, pool: ThreadPool) {
-        let columns = w.columns
-        pool.parallelFor(w.rows, grain: 4) { rows in
-            // Cache-line aligned, so no 32-byte load of the panel straddles two lines.
-            withUnsafeTemporaryAllocation(byteCount: 4 * panelRows * columns, alignment: 64) { buffer in
-                let panel = buffer.baseAddress!.bindMemory(to: Float.self, capacity: panelRows * columns)
+        let columns = w.columns, panelFloats = panelRows * columns
+        // A panel per thread, cache-line aligned so no 32-byte load of it straddles two lines. Threads take
+        // a panel's rows at a time (`forEachChunk`), so a slower thread does fewer.
+        withUnsafeTemporaryAllocation(byteCount: 4 * panelFloats * pool.threadCount, alignment: 64) { buffer in
+            let panels = buffer.baseAddress!.bindMemory(to: Float.self, capacity: panelFloats * pool.threadCount)
+            pool.forEachChunk(w.rows, chunk: panelRows) { thread, rows in
+                let panel = panels + thread * panelFloats
                 var r = rows.lowerBound
                 while r < rows.upperBound {
                     let count = min(panelRows, rows.upperBound - r)

@@ -60,6 +60,23 @@ public final class ThreadPool: @unchecked Sendable {
             if lower < upper { body(lower..<upper) }
         }
     }
+
+    /// Runs `body(thread, range)` over `0..<count` in chunks of `chunk` (the last may be shorter), each
+    /// thread taking the next chunk as soon as it finishes one. A thread that runs slower (another
+    /// process on its core, a busier cache) then does less of the work instead of keeping the others
+    /// waiting at the join, as equal shares would. Chunks start at multiples of `chunk`.
+    public func forEachChunk(_ count: Int, chunk: Int, _ body: (_ thread: Int, _ range: Range<Int>) -> Void) {
+        precondition(chunk > 0, "forEachChunk: chunk must be positive")
+        if threadCount == 1 || count <= chunk { return count > 0 ? body(0, 0..<count) : () }
+        shared.nextChunk.store(0, ordering: .relaxed)  // published to the workers by run's generation bump
+        run { thread in
+            while true {
+                let start = shared.nextChunk.wrappingAdd(chunk, ordering: .relaxed).oldValue
+                if start >= count { return }
+                body(thread, start..<min(count, start + chunk))
+            }
+        }
+    }
 }
 
 /// What the caller and the workers share. Workers keep it alive, not the pool, so the pool can stop
@@ -69,6 +86,8 @@ private final class SharedState: @unchecked Sendable {
     static let spinLimit = 20_000
 
     let generation = Atomic<Int>(0)
+    /// The first row of the next chunk `forEachChunk` hands out.
+    let nextChunk = Atomic<Int>(0)
     let unfinished = Atomic<Int>(0)
     let sleepers = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import PhoenixKernels
 import Synchronization
 import Testing
@@ -15,6 +20,38 @@ import Testing
                 #expect(hits.withLock { $0.allSatisfy { $0 == 1 } }, "count \(count) grain \(grain)")
             }
         }
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func forEachChunkVisitsEveryIndexOnceInAlignedChunks(threads: Int) {
+        let pool = ThreadPool(threadCount: threads)
+        for count in [0, 1, 2, 5, 16, 17, 1000] {
+            for chunk in [1, 4, 16] {
+                let hits = Mutex([Int](repeating: 0, count: count))
+                let misplaced = Atomic<Int>(0)
+                pool.forEachChunk(count, chunk: chunk) { thread, range in
+                    // One chunk per call when there is more than one thread; a lone thread may take it all.
+                    let aligned = range.lowerBound % chunk == 0 && (threads == 1 || range.count <= chunk)
+                    if !aligned || !(0..<threads).contains(thread) { misplaced.add(1, ordering: .relaxed) }
+                    hits.withLock { for i in range { $0[i] += 1 } }
+                }
+                #expect(hits.withLock { $0.allSatisfy { $0 == 1 } }, "count \(count) chunk \(chunk)")
+                #expect(misplaced.load(ordering: .relaxed) == 0, "count \(count) chunk \(chunk)")
+            }
+        }
+    }
+
+    /// A thread that is held up does less: the others take the chunks it would have had.
+    @Test func forEachChunkLetsTheFreeThreadTakeMore() {
+        let pool = ThreadPool(threadCount: 2)
+        let taken = Mutex([0, 0])
+        pool.forEachChunk(64, chunk: 1) { thread, _ in
+            if thread == 0 { usleep(20_000) }  // the caller's thread stalls on each chunk it takes
+            taken.withLock { $0[thread] += 1 }
+        }
+        let counts = taken.withLock { $0 }
+        #expect(counts[0] + counts[1] == 64)
+        #expect(counts[1] > counts[0], "chunks taken per thread: \(counts)")
     }
 
     @Test func runUsesEveryThreadIndexAndManyRegionsComplete() {
