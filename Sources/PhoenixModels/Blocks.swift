@@ -88,8 +88,8 @@ struct Blocks {
     ///
     /// Four query heads that share a key/value head go together (`attendFourHeads` reads each key and
     /// value row once for them, in pieces of `attentionSplit` positions); other groupings go one head at a
-    /// time. Tasks are dealt out in turn, not in contiguous shares: a causal prompt's later tokens see
-    /// more positions, so contiguous shares would leave the first thread idle half the time. With fewer
+    /// time. Each thread takes the next task when it finishes one, not a contiguous share: a causal
+    /// prompt's later tokens see more positions, so equal shares would leave the first thread idle. With fewer
     /// tasks than twice the threads (decoding a few sequences), the pieces of each task are shared out
     /// instead, so a long context keeps every thread busy (split-KV); each query gets the same bits
     /// either way.
@@ -138,10 +138,10 @@ struct Blocks {
                 }
                 return
             }
-            pool.run { thread in
+            pool.forEachChunk(tasks, chunk: 1) { thread, range in
                 let scores = scratch.scores.pointer + thread * 4 * context
                 let partials = scratch.partials.pointer + thread * maxPieces * stride
-                for task in Swift.stride(from: thread, to: tasks, by: threads) {
+                for task in range {
                     let g = geometry(task)
                     if together == 4 {
                         Kernels.attendFourHeads(queries: q.pointer + g.offset, keys: g.keys, values: g.values,
