@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// How a head's dimensions are paired for rotary position embedding (RoPE, Su et al. 2021).
-public enum RopeStyle: Sendable {
+public enum RopeStyle: Sendable, Equatable {
     /// Pairs (2i, 2i+1): llama.cpp's "normal" mode, used by Llama files (the converter permutes Q/K).
     case interleaved
     /// Pairs (i, i + d/2): GPT-NeoX's layout, used by Gemma and Qwen.
@@ -14,7 +14,7 @@ public enum RopeStyle: Sendable {
 
 /// Rotation frequencies of one RoPE variant: θ_i = base^(-2i/d) / factor_i for the first `ropeDim`
 /// dimensions of a head. Angles are computed in double precision, then rounded once.
-public struct RopeFrequencies: Sendable {
+public struct RopeFrequencies: Sendable, Equatable {
     public let style: RopeStyle
     public let ropeDim: Int
     public let inverseFrequencies: [Double]
@@ -70,23 +70,36 @@ extension Kernels {
     /// rotated dimensions by `frequencies.magnitude`. Must match `Reference.rope`.
     public static func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int,
                             _ frequencies: RopeFrequencies) {
-        let half = frequencies.ropeDim / 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: frequencies.ropeDim) { table in
+            ropeTable(position: position, frequencies, into: table.baseAddress!)
+            rope(x, heads: heads, headDim: headDim, table: table.baseAddress!, frequencies)
+        }
+    }
+
+    /// The cosines and sines (times `magnitude`) of one position's angles, `ropeDim` floats:
+    /// table[2i] = cos, table[2i + 1] = sin of pair i's angle. Angles are taken in double precision.
+    public static func ropeTable(position: Int, _ frequencies: RopeFrequencies, into table: UnsafeMutablePointer<Float>) {
         let p = Double(position) / frequencies.positionScale
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * half) { table in
+        for i in 0..<frequencies.ropeDim / 2 {
+            let angle = p * frequencies.inverseFrequencies[i]
+            table[2 * i] = Float(cos(angle) * frequencies.magnitude)
+            table[2 * i + 1] = Float(sin(angle) * frequencies.magnitude)
+        }
+    }
+
+    /// `rope` with the position's table from `ropeTable`, so the layers that share frequencies can share
+    /// one table per position.
+    public static func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, table: UnsafePointer<Float>,
+                            _ frequencies: RopeFrequencies) {
+        let half = frequencies.ropeDim / 2
+        for h in 0..<heads {
+            let row = x + h * headDim
             for i in 0..<half {
-                let angle = p * frequencies.inverseFrequencies[i]
-                table[2 * i] = Float(cos(angle) * frequencies.magnitude)
-                table[2 * i + 1] = Float(sin(angle) * frequencies.magnitude)
-            }
-            for h in 0..<heads {
-                let row = x + h * headDim
-                for i in 0..<half {
-                    let (a, b) = frequencies.style == .interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
-                    let (c, s) = (table[2 * i], table[2 * i + 1])
-                    let (x0, x1) = (row[a], row[b])
-                    row[a] = x0 * c - x1 * s
-                    row[b] = x0 * s + x1 * c
-                }
+                let (a, b) = frequencies.style == .interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
+                let (c, s) = (table[2 * i], table[2 * i + 1])
+                let (x0, x1) = (row[a], row[b])
+                row[a] = x0 * c - x1 * s
+                row[b] = x0 * s + x1 * c
             }
         }
     }

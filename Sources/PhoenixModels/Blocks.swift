@@ -10,6 +10,8 @@ struct Blocks {
     let kv: KVView
     /// How many of the leading tokens are being decoded (see `Kernels.matmul`); nil: the matmul's default.
     let decodeTokens: Int?
+    /// This pass's RoPE tables, shared by the layers.
+    let ropeTables: RopeTables
 
     /// x[t] = embedding row of token t, times `scale`.  x: [T, embeddingDim]
     func embed(_ ids: ArraySlice<Int>, _ table: WeightMatrix, scale: Float, into x: FloatBuffer) {
@@ -63,9 +65,10 @@ struct Blocks {
 
     /// Rotates every head of every token by its position.
     func rope(_ x: FloatBuffer, heads: Int, headDim: Int, _ frequencies: RopeFrequencies) {
+        let table = ropeTables.table(frequencies, positions: kv.positions, tokens: tokens, pool: pool), width = frequencies.ropeDim
         pool.parallelFor(tokens, grain: 8) { range in
             for t in range {
-                Kernels.rope(x.pointer + t * heads * headDim, heads: heads, headDim: headDim, position: kv.positions[t], frequencies)
+                Kernels.rope(x.pointer + t * heads * headDim, heads: heads, headDim: headDim, table: table + t * width, frequencies)
             }
         }
     }

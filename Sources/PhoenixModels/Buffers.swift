@@ -50,6 +50,7 @@ public final class Scratch: @unchecked Sendable {
     let up = FloatBuffer(capacity: 0)       // [T, ffnDim]
     let scores = FloatBuffer(capacity: 0)   // [threads, 4, context] attention weights (four heads at a time)
     let partials = FloatBuffer(capacity: 0) // [2 · threads, pieces, partialStride] split attention's partial results
+    let ropeTables = RopeTables()
 
     public init() {}
 
@@ -68,6 +69,31 @@ public final class Scratch: @unchecked Sendable {
         up.reserve(tokens * shape.ffnDim)
         scores.reserve(threads * 4 * context)
         partials.reserve(2 * threads * Self.attentionPieces(context: context) * Kernels.partialStride(headDim: shape.headDim))
+    }
+}
+
+/// RoPE tables of one forward pass, one per set of frequencies the layers use (Gemma 3 has two: local
+/// and global layers): [tokens, ropeDim] cosines and sines, computed by the first layer that needs them
+/// and reused by the others, instead of once per layer, for queries and keys alike.
+final class RopeTables: @unchecked Sendable {
+    private var entries: [(frequencies: RopeFrequencies, table: FloatBuffer)] = []
+    private var valid = 0  // entries filled in this forward pass
+
+    /// Forgets the tables of the previous pass (their positions no longer hold); keeps the memory.
+    func reset() { valid = 0 }
+
+    /// The table for `frequencies` at `positions`, computed on first use in this pass.
+    func table(_ frequencies: RopeFrequencies, positions: [Int], tokens: Int, pool: ThreadPool) -> UnsafePointer<Float> {
+        for i in 0..<valid where entries[i].frequencies == frequencies { return UnsafePointer(entries[i].table.pointer) }
+        if valid == entries.count { entries.append((frequencies, FloatBuffer(capacity: 0))) }
+        entries[valid].frequencies = frequencies
+        let buffer = entries[valid].table, width = frequencies.ropeDim
+        valid += 1
+        buffer.reserve(tokens * width)
+        pool.parallelFor(tokens, grain: 8) { range in
+            for t in range { Kernels.ropeTable(position: positions[t], frequencies, into: buffer.pointer + t * width) }
+        }
+        return UnsafePointer(buffer.pointer)
     }
 }
 

@@ -96,7 +96,9 @@ extension DecoderArchitecture {
             throw ModelError.tokenOutOfRange(id, vocabularySize: shape.vocabularySize)
         }
         scratch.reserve(tokens: tokens.count, shape, context: view.contextBound, threads: pool.threadCount)
-        let blocks = Blocks(pool: pool, tokens: tokens.count, kv: view, decodeTokens: decodeTokens)
+        scratch.ropeTables.reset()
+        let blocks = Blocks(pool: pool, tokens: tokens.count, kv: view, decodeTokens: decodeTokens,
+                            ropeTables: scratch.ropeTables)
         blocks.embed(tokens, tokenEmbedding, scale: embeddingScale, into: scratch.x)  // x: [T, embeddingDim]
         for index in 0..<shape.layerCount {
             layer(index, blocks, scratch)
