@@ -12,10 +12,10 @@ extension Kernels {
     /// x: [tokens, W.columns] row-major; out: [tokens, outStride] with the first `W.rows` columns written.
     /// The first `decodeTokens` tokens (nil: 1 when there is a single token, else 0) are tokens being
     /// decoded: for the formats that have one, they take the 16-bit integer kernels (`int16Dots`), which
-    /// read each quantized row once for all of them. The others, prompt tokens, go through the GEMM:
-    /// the pool's threads take panels of 16 weight rows in turn, dequantize each once,
-    /// then multiply it with blocks of 12 tokens, 4 rows × 3 tokens at a time (12 accumulators, within
-    /// AVX2's 16 registers), so every loaded value feeds several multiply-adds.
+    /// read each quantized row once for all of them. The others, prompt tokens, go through the GEMM: the
+    /// pool's threads take panels of 16 weight rows in turn, dequantize each once, then multiply it with
+    /// blocks of 12 tokens, 4 rows × 3 tokens at a time (12 accumulators, within AVX2's 16 registers), so
+    /// every loaded value feeds several multiply-adds.
     ///
     /// A token's result depends only on its row of x and on which of the two it is, never on the other
     /// tokens of the call or the thread count: each decode token runs the same integer and float steps

@@ -67,7 +67,10 @@ public final class ThreadPool: @unchecked Sendable {
     /// waiting at the join, as equal shares would. Chunks start at multiples of `chunk`.
     public func forEachChunk(_ count: Int, chunk: Int, _ body: (_ thread: Int, _ range: Range<Int>) -> Void) {
         precondition(chunk > 0, "forEachChunk: chunk must be positive")
-        if threadCount == 1 || count <= chunk { return count > 0 ? body(0, 0..<count) : () }
+        if threadCount == 1 || count <= chunk {
+            if count > 0 { body(0, 0..<count) }
+            return
+        }
         shared.nextChunk.store(0, ordering: .relaxed)  // published to the workers by run's generation bump
         run { thread in
             while true {

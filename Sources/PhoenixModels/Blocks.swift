@@ -65,7 +65,8 @@ struct Blocks {
 
     /// Rotates every head of every token by its position.
     func rope(_ x: FloatBuffer, heads: Int, headDim: Int, _ frequencies: RopeFrequencies) {
-        let table = ropeTables.table(frequencies, positions: kv.positions, tokens: tokens, pool: pool), width = frequencies.ropeDim
+        let table = ropeTables.table(frequencies, positions: kv.positions, tokens: tokens, pool: pool)
+        let width = frequencies.ropeDim
         pool.parallelFor(tokens, grain: 8) { range in
             for t in range {
                 Kernels.rope(x.pointer + t * heads * headDim, heads: heads, headDim: headDim, table: table + t * width, frequencies)
