@@ -19,9 +19,9 @@ import CPhoenixX86
 ///     mins[g]    = fma(Float(Σq), minScale · dx, mins[g])                  Q4_K's offsets, g = unit mod 8
 ///
 /// and the dot product is `laneTreeSum(acc) − laneTreeSum(mins)`. Scales are multiplied by dx before
-/// the FMA, as written. `Reference.int16Dot` computes exactly this with
-/// scalars, so the two agree to the bit; every token's result is the same whatever other tokens share
-/// the call. On CPUs other than x86-64 the reference runs.
+/// the FMA, as written. `Reference.int16Dot` computes exactly this with scalars, so the two agree to the
+/// bit; every token's result is the same whatever other tokens share the call. On CPUs other than
+/// x86-64 the reference runs.
 extension Kernels {
     /// Whether `int16Dots` handles `type`.
     @inlinable
