@@ -138,8 +138,10 @@ extension Kernels {
     static func int16Dots<F: Int16Format>(_ format: F.Type, _ w: WeightMatrix, _ rows: Range<Int>,
                                           _ a: Kernels.Int16Activations, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
         let blocks = w.columns / 32 / F.unitsPerBlock
-        /// Token t's values for unit u, its scale and the sums of block b's units.
-        @inline(__always) func values(_ t: Int, _ u: Int) -> UnsafeRawPointer { UnsafeRawPointer(a.values + 32 * (t * a.blocksPerRow + u)) }
+        // Token t's 32 values, scale and sum for unit u (and the units after it).
+        @inline(__always) func values(_ t: Int, _ u: Int) -> UnsafeRawPointer {
+            UnsafeRawPointer(a.values + 32 * (t * a.blocksPerRow + u))
+        }
         @inline(__always) func dx(_ t: Int, _ u: Int) -> UnsafePointer<Float> { UnsafePointer(a.scales + t * a.blocksPerRow + u) }
         @inline(__always) func sums(_ t: Int, _ u: Int) -> UnsafePointer<Int32> { UnsafePointer(a.sums + t * a.blocksPerRow + u) }
         var r = rows.lowerBound
