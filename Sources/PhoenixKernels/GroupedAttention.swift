@@ -86,11 +86,11 @@ extension Kernels {
                 let j = start - first + i
                 let s0 = SIMD4<Float>(a0.sum(), a1.sum(), a2.sum(), a3.sum()) * scale
                 for h in 0..<4 { scores[h * count + j] = s0[h] }
-                maxima = pointwiseMax(maxima, s0)
+                maxima = largest(maxima, s0)
                 if pair {
                     let s1 = SIMD4<Float>(b0.sum(), b1.sum(), b2.sum(), b3.sum()) * scale
                     for h in 0..<4 { scores[h * count + j + 1] = s1[h] }
-                    maxima = pointwiseMax(maxima, s1)
+                    maxima = largest(maxima, s1)
                 }
                 i += pair ? 2 : 1
             }
@@ -127,6 +127,13 @@ extension Kernels {
             o.storeBytes(of: o31, toByteOffset: 3 * headBytes + 4 * (c + 8), as: SIMD8<Float>.self)
             c += 16
         }
+    }
+
+    /// What `pointwiseMax(a, b)` computes (a NaN in `a` stays), with the comparison it is made of: the
+    /// compiler left pointwiseMax as a call in the score loop.
+    @inline(__always)
+    static func largest(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+        a.replacing(with: b, where: a .< b)
     }
 
     /// out[h] = Σ_i w_i · o_i[h] / Σ_i w_i · l_i[h] with w_i = exp(m_i[h] − max_i m_i[h]), over the pieces

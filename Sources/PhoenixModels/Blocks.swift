@@ -167,7 +167,8 @@ struct Blocks {
                   scratch: Scratch, into out: FloatBuffer) {
         linear(h, [(gate, scratch.gate), (up, scratch.up)])
         let count = tokens * gate.rows
-        pool.parallelFor(count, grain: 256) { range in
+        // A row per chunk at least: one decode token's 2048 values take less time than a fork/join.
+        pool.parallelFor(count, grain: max(256, gate.rows)) { range in
             let g = scratch.gate.pointer + range.lowerBound, u = scratch.up.pointer + range.lowerBound
             switch activation {
             case .geluTanh: Kernels.geluGate(g, up: u, count: range.count)
