@@ -85,10 +85,18 @@ protocol Int16Format {
     static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>)
 }
 
+/// A format implements `unit` (one unit per block) or `units` (units that share loads); each default
+/// is written with the other.
 extension Int16Format {
     @inline(__always)
     static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit) {
         (unit(block, 2 * p), unit(block, 2 * p + 1))
+    }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
+        let (even, odd) = units(block, pair: k / 2)
+        return k % 2 == 0 ? even : odd
     }
 
     @inline(__always)
@@ -329,12 +337,6 @@ enum Int16Q4_K: Int16Format {
         _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: bytes))))
     }
 
-    @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
-        let (even, odd) = units(block, pair: k / 2)
-        return k % 2 == 0 ? even : odd
-    }
-
     /// Both units of bytes 32p..<32p+32: each byte widened once, then its low and its high nibble.
     @inline(__always)
     static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit) {
@@ -378,12 +380,6 @@ enum Int16Q6_K: Int16Format {
     @inline(__always)
     static func scales(_ header: SIMD16<Float>, _ k: Int, dx: Float) -> (Float, Float) {
         (header[2 * k] * dx, header[2 * k + 1] * dx)
-    }
-
-    @inline(__always)
-    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
-        let (even, odd) = units(block, pair: k / 2)
-        return k % 2 == 0 ? even : odd
     }
 
     /// Units 4h + t for t = 2(p mod 2) and the next, h = p / 2: they share their bytes of high bits
