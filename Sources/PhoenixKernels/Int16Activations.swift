@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import CPhoenixX86
+#endif
+
 extension Kernels {
     /// Activations quantized on the fly to 16-bit integers for the decode kernels (`int16Dots`): each
     /// block of 32 values of a token's row becomes x ≈ scale · q with q in −32767...32767, plus the sum of
@@ -58,30 +62,46 @@ extension Kernels {
         }
     }
 
-    /// One block of 32: q = round(x · 32767 / max|x|), to nearest even, and scale = max|x| / 32767.
-    /// An all-zero (or all-subnormal) block has scale 0; a block holding an infinity or NaN gets scale
-    /// NaN and q = 0, so every product with it is NaN, as in float arithmetic, instead of a trap or a
-    /// garbage integer.
-    @usableFromInline
-    static func quantizeInt16Block(_ x: UnsafePointer<Float>, into q: UnsafeMutablePointer<Int16>) -> (scale: Float, sum: Int32) {
-        var largest: Float = 0
-        for i in 0..<32 { largest = max(largest, abs(x[i])) }
-        for i in 0..<32 where x[i].isNaN { largest = .nan }
-        guard largest.isFinite, largest > 0 else {
-            q.update(repeating: 0, count: 32)
-            return (largest == 0 ? 0 : .nan, 0)
-        }
+    /// One block of 32: q = round(x · 32767 / max|x|), to nearest even, and scale = max|x| / 32767,
+    /// with the sum of the q. Eight lanes at a time on x86-64; blocks that are all zero or hold an
+    /// infinity or NaN, and other CPUs, take the scalar definition (`Reference.quantizeInt16Block`),
+    /// whose results this gives bit for bit.
+    public static func quantizeInt16Block(_ x: UnsafePointer<Float>, into q: UnsafeMutablePointer<Int16>) -> (scale: Float, sum: Int32) {
+        #if arch(x86_64)
+        let p = UnsafeRawPointer(x)
+        let v0 = p.loadUnaligned(as: SIMD8<Float>.self), v1 = p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let v2 = p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), v3 = p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
+        // x − x is 0 for every finite x and NaN for an infinity or NaN, so one sum tells whether all are finite.
+        let finite = laneSum((v0 - v0) + (v1 - v1) + (v2 - v2) + (v3 - v3)) == 0
+        let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFF_FFFF))
+        let m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v0, magnitude), _mm256_and_ps(v1, magnitude)),
+                              _mm256_max_ps(_mm256_and_ps(v2, magnitude), _mm256_and_ps(v3, magnitude)))
+        let half = _mm_max_ps(m.lowHalf, m.highHalf)
+        let largest = max(max(half[0], half[1]), max(half[2], half[3]))
         let inverse = 32767 / largest
-        guard inverse.isFinite else {  // only subnormal values: below 1e-38, taken as zeros
-            q.update(repeating: 0, count: 32)
-            return (0, 0)
+        guard finite, largest > 0, inverse.isFinite else { return Reference.quantizeInt16Block(x, into: q) }
+        // The default rounding mode of `vcvtps2dq` is to nearest even.
+        let scale = SIMD8<Float>(repeating: inverse), low = _mm256_set1_epi32(-32767), high = _mm256_set1_epi32(32767)
+        @inline(__always) func codes(_ v: SIMD8<Float>) -> __m256i {
+            _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(v * scale), low), high)
         }
-        var sum: Int32 = 0
-        for i in 0..<32 {
-            let value = min(max((x[i] * inverse).rounded(.toNearestOrEven), -32767), 32767)
-            q[i] = Int16(value)
-            sum += Int32(q[i])
-        }
-        return (largest / 32767, sum)
+        let q0 = codes(v0), q1 = codes(v1), q2 = codes(v2), q3 = codes(v3)
+        let out = UnsafeMutableRawPointer(q)
+        _mm256_storeu_si256(out.assumingMemoryBound(to: __m256i.self), phoenix_pack_int16(q0, q1))
+        _mm256_storeu_si256((out + 32).assumingMemoryBound(to: __m256i.self), phoenix_pack_int16(q2, q3))
+        let sums = unsafeBitCast(_mm256_add_epi32(_mm256_add_epi32(q0, q1), _mm256_add_epi32(q2, q3)), to: SIMD8<Int32>.self)
+        return (largest / 32767, sums.wrappedSum())
+        #else
+        return Reference.quantizeInt16Block(x, into: q)
+        #endif
     }
+
+    #if arch(x86_64)
+    /// The eight lanes summed (any order: only whether the sum is 0 matters to the caller).
+    @inline(__always)
+    static func laneSum(_ v: SIMD8<Float>) -> Float {
+        let half = v.lowHalf + v.highHalf
+        return (half[0] + half[1]) + (half[2] + half[3])
+    }
+    #endif
 }

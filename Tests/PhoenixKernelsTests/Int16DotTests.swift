@@ -90,6 +90,24 @@ import Testing
         #expect(quantized.activations.values[40] == -32767)
     }
 
+    /// The vector quantizer gives its scalar definition's codes, scale and sum bit for bit, on random
+    /// blocks of every magnitude and on the blocks it hands to the definition (zeros, subnormals, an
+    /// infinity, a NaN).
+    @Test func vectorQuantizerMatchesItsDefinition() {
+        var rng = SplitMix64(seed: 12)
+        var blocks = (0..<200).map { i in rng.floats(32, in: -1...1).map { $0 * Float(i % 7 == 0 ? 1e-30 : 1e5) / Float(i + 1) } }
+        blocks.append([Float](repeating: 0, count: 32))
+        blocks.append([Float](repeating: 1e-40, count: 32))
+        blocks.append((0..<32).map { $0 == 9 ? .infinity : Float($0) })
+        blocks.append((0..<32).map { $0 == 31 ? .nan : -Float($0) })
+        blocks.append((0..<32).map { $0 % 2 == 0 ? 0.5 : -0.5 })  // exact halves: ties to even
+        var fast = [Int16](repeating: 0, count: 32), slow = fast
+        for (i, block) in blocks.enumerated() {
+            let a = Kernels.quantizeInt16Block(block, into: &fast), b = Reference.quantizeInt16Block(block, into: &slow)
+            #expect(a.scale.bitPattern == b.scale.bitPattern && a.sum == b.sum && fast == slow, "block \(i)")
+        }
+    }
+
     /// Zeros give scale 0 and codes 0; an infinity or NaN makes its block's scale NaN, so the products
     /// come out NaN rather than as garbage integers or a trap.
     @Test func zeroAndNonFiniteBlocks() {

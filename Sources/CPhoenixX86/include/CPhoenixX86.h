@@ -19,4 +19,10 @@ static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_joi
 static inline __attribute__((always_inline, target("avx2"))) __m128i phoenix_high128(__m256i v) {
     return _mm256_extracti128_si256(v, 1);
 }
+// Sixteen int32 lanes (a, then b) to sixteen int16 lanes in order, saturating: `vpackssdw` works within
+// each 128-bit half, so its 64-bit quarters come out as a's first four lanes, b's first four, a's last
+// four, b's last four, and are put back in order.
+static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_pack_int16(__m256i a, __m256i b) {
+    return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
+}
 #endif
