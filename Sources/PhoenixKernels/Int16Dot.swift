@@ -83,6 +83,8 @@ protocol Int16Format {
     static func scales(_ header: Header, _ k: Int, dx: Float) -> (Float, Float)
     /// Adds the block's offsets for one token to `acc`, lane g for unit g (formats with mins).
     static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>)
+    /// Unit `k`'s offset scale (dmin·min; formats with mins).
+    static func unitMin(_ header: Header, _ k: Int) -> Float
 }
 
 /// A format implements `unit` (one unit per block) or `units` (units that share loads); each default
@@ -101,6 +103,9 @@ extension Int16Format {
 
     @inline(__always)
     static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {}
+
+    @inline(__always)
+    static func unitMin(_ header: Header, _ k: Int) -> Float { 0 }
 }
 
 extension Kernels {
@@ -351,6 +356,9 @@ enum Int16Q4_K: Int16Format {
         let scale = header.scales[k] * dx
         return (scale, scale)
     }
+
+    @inline(__always)
+    static func unitMin(_ header: (scales: SIMD8<Float>, mins: SIMD8<Float>), _ k: Int) -> Float { header.mins[k] }
 
     /// acc[g] += Float(Σq of unit g) · (dmin·min[g] · dx[g]), for the block's eight units at once.
     @inline(__always)

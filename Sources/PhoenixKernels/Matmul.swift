@@ -12,16 +12,18 @@ extension Kernels {
     /// x: [tokens, W.columns] row-major; out: [tokens, outStride] with the first `W.rows` columns written.
     /// The first `decodeTokens` tokens (nil: 1 when there is a single token, else 0) are tokens being
     /// decoded: for the formats that have one, they take the 16-bit integer kernels (`int16Dots`), which
-    /// read each quantized row once for all of them. The others, prompt tokens, go through the GEMM: the
-    /// pool's threads take panels of 16 weight rows in turn, dequantize each once, then multiply it with
-    /// blocks of 12 tokens, 4 rows × 3 tokens at a time (12 accumulators, within AVX2's 16 registers), so
-    /// every loaded value feeds several multiply-adds.
+    /// read each quantized row once for all of them. The others, prompt tokens, go through a GEMM: for
+    /// the same formats on x86-64 the 16-bit integer one (`int16Gemm`, with tokens in the vector lanes),
+    /// else the float one: the pool's threads take panels of 16 weight rows in turn, dequantize each
+    /// once, then multiply it with blocks of 12 tokens, 4 rows × 3 tokens at a time (12 accumulators,
+    /// within AVX2's 16 registers), so every loaded value feeds several multiply-adds.
     ///
     /// A token's result depends only on its row of x and on which of the two it is, never on the other
     /// tokens of the call or the thread count: each decode token runs the same integer and float steps
-    /// alone or in a group, and the GEMM sums every output eight columns at a time in column order in one
-    /// accumulator, its edge kernels as its 4×3 one. So a server that batches requests computes each
-    /// exactly as it would alone.
+    /// alone or in a group; the integer GEMM computes each token in its own lane with the same steps
+    /// whatever shares its group; and the float GEMM sums every output eight columns at a time in column
+    /// order in one accumulator, its edge kernels as its 4×3 one. So a server that batches requests
+    /// computes each exactly as it would alone.
     public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int,
                               into out: UnsafeMutablePointer<Float>, outStride: Int? = nil, decodeTokens: Int? = nil,
                               pool: ThreadPool) {
@@ -36,38 +38,51 @@ extension Kernels {
             }
         }
         if decoding < tokens {
-            gemm(w, x + decoding * columns, tokens: tokens - decoding, into: out + decoding * stride, stride: stride, pool: pool)
+            promptProducts([w], x + decoding * columns, tokens: tokens - decoding, into: [out + decoding * stride],
+                           strides: [stride], pool: pool)
         }
     }
 
-    /// `matmul` of several matrices with the same input (Q, K and V; gate and up): decode tokens'
-    /// activations are quantized once and the threads share out all the matrices' rows in one fork/join
-    /// instead of one per matrix. Each output gets exactly the bits a separate `matmul` gives it.
+    /// `matmul` of several matrices with the same input (Q, K and V; gate and up): the activations are
+    /// quantized once, and for decode tokens the threads share out all the matrices' rows in one
+    /// fork/join instead of one per matrix. Each output gets exactly the bits a separate `matmul` gives it.
     public static func matmul(_ weights: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int,
                               into outs: [UnsafeMutablePointer<Float>], decodeTokens: Int? = nil, pool: ThreadPool) {
         precondition(weights.count == outs.count && weights.allSatisfy { $0.columns == weights[0].columns },
                      "matmul: one output per matrix, and every matrix as wide as the input")
         guard let columns = weights.first?.columns else { return }
-        let decoding = weights.allSatisfy({ hasInt16Dot($0.type) }) ? min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0)) : 0
-        guard decoding > 0 else {
-            for (w, out) in zip(weights, outs) { matmul(w, x, tokens: tokens, into: out, decodeTokens: 0, pool: pool) }
+        guard weights.allSatisfy({ hasInt16Dot($0.type) }) else {
+            for (w, out) in zip(weights, outs) { matmul(w, x, tokens: tokens, into: out, decodeTokens: decodeTokens, pool: pool) }
             return
         }
-        withInt16Activations(x, tokens: decoding, columns: columns) { activations in
-            let rows = weights.reduce(0) { $0 + $1.rows }
-            pool.forEachChunk(rows, chunk: decodeChunk(rows: rows, pool)) { _, rows in
-                var first = 0  // rows are numbered through the matrices in order
-                for (w, out) in zip(weights, outs) {
-                    let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, first + w.rows)
-                    if lower < upper { int16Dots(w, rows: lower - first..<upper - first, activations, into: out, outStride: w.rows) }
-                    first += w.rows
+        let decoding = min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0))
+        if decoding > 0 {
+            withInt16Activations(x, tokens: decoding, columns: columns) { activations in
+                let rows = weights.reduce(0) { $0 + $1.rows }
+                pool.forEachChunk(rows, chunk: decodeChunk(rows: rows, pool)) { _, rows in
+                    var first = 0  // rows are numbered through the matrices in order
+                    for (w, out) in zip(weights, outs) {
+                        let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, first + w.rows)
+                        if lower < upper { int16Dots(w, rows: lower - first..<upper - first, activations, into: out, outStride: w.rows) }
+                        first += w.rows
+                    }
                 }
             }
         }
         if decoding < tokens {
-            for (w, out) in zip(weights, outs) {
-                gemm(w, x + decoding * columns, tokens: tokens - decoding, into: out + decoding * w.rows, stride: w.rows, pool: pool)
-            }
+            promptProducts(weights, x + decoding * columns, tokens: tokens - decoding,
+                           into: zip(weights, outs).map { $1 + decoding * $0.rows }, strides: weights.map(\.rows), pool: pool)
+        }
+    }
+
+    /// Prompt tokens' products: the 16-bit integer GEMM (`int16Gemm`) where every matrix has it, which
+    /// quantizes the input once for all of them, else the float GEMM.
+    static func promptProducts(_ weights: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int,
+                               into outs: [UnsafeMutablePointer<Float>], strides: [Int], pool: ThreadPool) {
+        if weights.allSatisfy({ hasInt16Gemm($0.type) }) {
+            int16Gemm(weights, x, tokens: tokens, into: outs, strides: strides, pool: pool)
+        } else {
+            for i in weights.indices { gemm(weights[i], x, tokens: tokens, into: outs[i], stride: strides[i], pool: pool) }
         }
     }
 
