@@ -136,19 +136,25 @@ extension Kernels {
 #if arch(x86_64)
 extension Kernels {
     /// A thread's panel: its rows' codes as 16-bit integers, [row, column]; each unit's scales (low and
-    /// high half), [row, unit, 2]; and each unit's offset scale, [row, unit].
+    /// high half), [row, unit, 2]; each unit's offset scale, [row, unit]; and the results for one group
+    /// of tokens, [row, token], before they go out transposed.
     struct Int16Panel {
         let codes: UnsafeMutablePointer<Int16>
         let scales: UnsafeMutablePointer<Float>
         let mins: UnsafeMutablePointer<Float>
+        let results: UnsafeMutablePointer<Float>
 
-        static func byteCount(columns: Int) -> Int { int16PanelRows * (2 * columns + 12 * (columns / 32)) }
+        static func byteCount(columns: Int) -> Int {
+            int16PanelRows * (2 * columns + 12 * (columns / 32) + 4 * Int16TokenGroups.width)
+        }
 
         init(_ memory: UnsafeMutableRawPointer, columns: Int) {
             let rows = int16PanelRows, units = columns / 32
             codes = memory.bindMemory(to: Int16.self, capacity: rows * columns)
             scales = (memory + 2 * rows * columns).bindMemory(to: Float.self, capacity: rows * units * 2)
             mins = (memory + 2 * rows * columns + 8 * rows * units).bindMemory(to: Float.self, capacity: rows * units)
+            results = (memory + 2 * rows * columns + 12 * rows * units)
+                .bindMemory(to: Float.self, capacity: rows * Int16TokenGroups.width)
         }
 
         /// Unpacks rows `rows` of `w` into panel rows 0..<rows.count.
@@ -184,14 +190,16 @@ extension Kernels {
                 for start in Swift.stride(from: chunk.lowerBound, to: chunk.upperBound, by: int16PanelRows) {
                     let rows = start..<min(chunk.upperBound, start + int16PanelRows)
                     panel.fill(format, w, rows: rows)
-                    let last = rows.count - 1
+                    let last = rows.count - 1, width = Int16TokenGroups.width
                     for g in 0..<a.groups {
-                        // Three rows at a time; a short last tile repeats its last row and stores it once.
-                        var i = 0
-                        while i <= last {
-                            int16Tile(format, panel, rows: (i, min(i + 1, last), min(i + 2, last)), a, group: g,
-                                      out: out + rows.lowerBound + i, stride: stride, rowCount: min(3, last + 1 - i))
-                            i += 3
+                        // Three rows at a time; a short last tile repeats its last row.
+                        for i in Swift.stride(from: 0, through: last, by: 3) {
+                            int16Tile(format, panel, rows: (i, min(i + 1, last), min(i + 2, last)), a, group: g)
+                        }
+                        let first = g * width
+                        for t in first..<min(a.tokens, first + width) {
+                            let row = out + t * stride + rows.lowerBound
+                            for i in 0...last { row[i] = panel.results[i * width + t - first] }
                         }
                     }
                 }
@@ -199,12 +207,10 @@ extension Kernels {
         }
     }
 
-    /// Three panel rows times the 16 tokens of group `g`; stores the first `rowCount` rows' results
-    /// for the group's real tokens at out[t · stride + i].
+    /// Three panel rows times the 16 tokens of group `g`, into the panel's results.
     @inline(__always)
     static func int16Tile<F: Int16Format>(_ format: F.Type, _ panel: Int16Panel, rows: (Int, Int, Int),
-                                          _ a: Int16TokenGroups, group g: Int, out: UnsafeMutablePointer<Float>,
-                                          stride: Int, rowCount: Int) {
+                                          _ a: Int16TokenGroups, group g: Int) {
         let columns = a.columns, units = columns / 32, width = Int16TokenGroups.width
         let code0 = UnsafeRawPointer(panel.codes + rows.0 * columns), code1 = UnsafeRawPointer(panel.codes + rows.1 * columns)
         let code2 = UnsafeRawPointer(panel.codes + rows.2 * columns)
@@ -253,13 +259,14 @@ extension Kernels {
                 f20 = _mm256_fmadd_ps(m2, o0, f20); f21 = _mm256_fmadd_ps(m2, o1, f21)
             }
         }
-        let first = g * width, count = min(width, a.tokens - first)
         @inline(__always) func store(_ i: Int, _ low: SIMD8<Float>, _ high: SIMD8<Float>) {
-            for l in 0..<count { out[(first + l) * stride + i] = l < 8 ? low[l] : high[l - 8] }
+            let results = UnsafeMutableRawPointer(panel.results + i * width)
+            results.storeBytes(of: low, as: SIMD8<Float>.self)
+            results.storeBytes(of: high, toByteOffset: 32, as: SIMD8<Float>.self)
         }
-        store(0, f00, f01)
-        if rowCount > 1 { store(1, f10, f11) }
-        if rowCount > 2 { store(2, f20, f21) }
+        store(rows.0, f00, f01)
+        store(rows.1, f10, f11)  // a repeated row stores the same values again
+        store(rows.2, f20, f21)
     }
 }
 #endif
