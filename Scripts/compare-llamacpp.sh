@@ -2,7 +2,9 @@
 # Measures Phoenix against llama.cpp on the same model, the same machine and in the same run:
 # llama-bench and `phoenix bench` take turns (round 1: llama.cpp then Phoenix, round 2: the same, ...)
 # so drifting machine load affects both alike. Prints, for pp and tg at each thread count, the median
-# over rounds of each round's mean tokens/s, and Phoenix's speed as a fraction of llama.cpp's.
+# over rounds of each round's mean tokens/s, Phoenix's speed as a fraction of llama.cpp's, and the
+# median of the rounds' own ratios (each pairs two runs made a minute apart, so it moves less when the
+# machine's speed drifts from round to round).
 #
 #   Scripts/compare-llamacpp.sh                         # pp512 and tg128, 2 threads, 3 rounds of 2 repetitions
 #   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [--model PATH] [--json FILE]
@@ -65,28 +67,34 @@ python3 - "$work" "$json_out" "$summary" <<'EOF'
 import glob, json, os, statistics, sys
 
 work, out, summary = sys.argv[1], sys.argv[2], sys.argv[3]
-rates = {}  # (test, threads) -> {"llama.cpp": [...], "phoenix": [...]}
-for path in sorted(glob.glob(os.path.join(work, "llama-*.json"))):
+def round_of(path):
+    return int(os.path.basename(path).split("-")[1])
+
+rates = {}  # (test, threads) -> {"llama.cpp": [...], "phoenix": [...]}, in round order
+for path in sorted(glob.glob(os.path.join(work, "llama-*.json")), key=round_of):
     for r in json.load(open(path)):
         test = f"pp{r['n_prompt']}" if r["n_prompt"] > 0 else f"tg{r['n_gen']}"
         rates.setdefault((test, r["n_threads"]), {}).setdefault("llama.cpp", []).append(r["avg_ts"])
 phoenix_commit = "unknown"
-for path in sorted(glob.glob(os.path.join(work, "phoenix-*.json"))):
+for path in sorted(glob.glob(os.path.join(work, "phoenix-*.json")), key=round_of):
     for r in json.load(open(path)):
         phoenix_commit = r["commit"]
         rates.setdefault((r["test"], r["threads"]), {}).setdefault("phoenix", []).append(r["tokens_per_second"])
 
 rows = []
-print(f"{'test':>6} {'threads':>7} {'llama.cpp t/s':>14} {'Phoenix t/s':>12} {'Phoenix/llama.cpp':>18}")
+print(f"{'test':>6} {'threads':>7} {'llama.cpp t/s':>14} {'Phoenix t/s':>12} {'Phoenix/llama.cpp':>18} {'per round':>10}")
 for (test, threads) in sorted(rates, key=lambda k: (k[0][:2] != "pp", k[1])):
     sides = rates[(test, threads)]
     llama = statistics.median(sides.get("llama.cpp", [float("nan")]))
     phoenix = statistics.median(sides.get("phoenix", [float("nan")]))
     ratio = phoenix / llama if llama > 0 else float("nan")
-    print(f"{test:>6} {threads:>7} {llama:>14.2f} {phoenix:>12.2f} {ratio:>18.3f}")
+    round_ratios = [p / l for l, p in zip(sides.get("llama.cpp", []), sides.get("phoenix", [])) if l > 0]
+    per_round = statistics.median(round_ratios) if round_ratios else float("nan")
+    print(f"{test:>6} {threads:>7} {llama:>14.2f} {phoenix:>12.2f} {ratio:>18.3f} {per_round:>10.3f}")
     rows.append({"test": test, "threads": threads, "llama_cpp_tokens_per_second": llama,
                  "phoenix_tokens_per_second": phoenix, "ratio": ratio,
-                 "llama_cpp_rounds": sides.get("llama.cpp", []), "phoenix_rounds": sides.get("phoenix", [])})
+                 "llama_cpp_rounds": sides.get("llama.cpp", []), "phoenix_rounds": sides.get("phoenix", []),
+                 "round_ratios": round_ratios, "median_round_ratio": per_round})
 print(f"(median over {len(next(iter(rates.values())).get('phoenix', []))} rounds; Phoenix commit {phoenix_commit}; {summary})")
 if out:
     json.dump(rows, open(out, "w"), indent=2)
