@@ -101,7 +101,7 @@ extension Kernels {
     }
 
     /// `int16Gemm` of several matrices with the same input: the activations are quantized once.
-    /// out_i[t · w_i.rows + r] = row r of w_i · x[t]. Every `w_i.type` must satisfy `hasInt16Dot`.
+    /// out_i[t · strides[i] + r] = row r of w_i · x[t]. Every `w_i.type` must satisfy `hasInt16Gemm`.
     static func int16Gemm(_ weights: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int,
                           into outs: [UnsafeMutablePointer<Float>], strides: [Int], pool: ThreadPool) {
         guard let columns = weights.first?.columns, tokens > 0 else { return }

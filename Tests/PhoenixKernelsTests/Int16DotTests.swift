@@ -100,7 +100,8 @@ import Testing
         blocks.append([Float](repeating: 1e-40, count: 32))
         blocks.append((0..<32).map { $0 == 9 ? .infinity : Float($0) })
         blocks.append((0..<32).map { $0 == 31 ? .nan : -Float($0) })
-        blocks.append((0..<32).map { $0 % 2 == 0 ? 0.5 : -0.5 })  // exact halves: ties to even
+        // max|x| = 32767 makes the step exactly 1, so these land halfway between two codes: ties go to even
+        blocks.append((0..<32).map { $0 == 0 ? 32767 : (Float($0) + 0.5) * ($0 % 2 == 0 ? 1 : -1) })
         var fast = [Int16](repeating: 0, count: 32), slow = fast
         for (i, block) in blocks.enumerated() {
             let a = Kernels.quantizeInt16Block(block, into: &fast), b = Reference.quantizeInt16Block(block, into: &slow)
