@@ -81,11 +81,13 @@ import Testing
     }
 
     /// Matrices that share their input, multiplied in one call, give each output the bits of its own call,
-    /// whether the threads' shares split a matrix or span two.
-    @Test(arguments: [1, 2], [0, 1, 3])
-    func sharedInputEqualsSeparateCalls(threads: Int, decoding: Int) {
+    /// whether the threads' shares split a matrix or span two, and when one of them (Q4_0) has no 16-bit
+    /// kernels while the others do.
+    @Test(arguments: [1, 2], [(0, QuantType.q8_0), (1, .q8_0), (3, .q8_0), (0, .q4_0), (1, .q4_0), (3, .q4_0)])
+    func sharedInputEqualsSeparateCalls(threads: Int, setting: (decoding: Int, middle: QuantType)) {
+        let (decoding, middle) = setting
         let columns = 64, tokens = 5
-        let shapes: [(QuantType, Int)] = [(.q5_0, 37), (.q8_0, 9), (.q5_0, 20)]
+        let shapes: [(QuantType, Int)] = [(.q5_0, 37), (middle, 9), (.q5_0, 20)]
         let matrices = shapes.enumerated().map { Self.matrix($1.0, rows: $1.1, columns: columns, seed: 40 + UInt64($0)) }
         var rng = SplitMix64(seed: 9)
         let x = rng.floats(tokens * columns)
