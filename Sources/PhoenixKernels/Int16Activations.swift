@@ -72,7 +72,7 @@ extension Kernels {
         let v0 = p.loadUnaligned(as: SIMD8<Float>.self), v1 = p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
         let v2 = p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), v3 = p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
         // x − x is 0 for every finite x and NaN for an infinity or NaN, so one sum tells whether all are finite.
-        let finite = laneSum((v0 - v0) + (v1 - v1) + (v2 - v2) + (v3 - v3)) == 0
+        let finite = laneTreeSum((v0 - v0) + (v1 - v1) + (v2 - v2) + (v3 - v3)) == 0
         let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFF_FFFF))
         let m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v0, magnitude), _mm256_and_ps(v1, magnitude)),
                               _mm256_max_ps(_mm256_and_ps(v2, magnitude), _mm256_and_ps(v3, magnitude)))
@@ -95,13 +95,4 @@ extension Kernels {
         return Reference.quantizeInt16Block(x, into: q)
         #endif
     }
-
-    #if arch(x86_64)
-    /// The eight lanes summed (any order: only whether the sum is 0 matters to the caller).
-    @inline(__always)
-    static func laneSum(_ v: SIMD8<Float>) -> Float {
-        let half = v.lowHalf + v.highHalf
-        return (half[0] + half[1]) + (half[2] + half[3])
-    }
-    #endif
 }
