@@ -1,1 +1,12 @@
-// A C target needs one source file; everything lives in the header.
+// The table behind `phoenix_half`, filled when the program loads: Swift would check a lazily
+// initialized global on every access, and the loop that fills it runs once. Everything else lives in
+// the header.
+#include "CPhoenixX86.h"
+
+#if defined(__x86_64__)
+float phoenix_half_table_storage[65536];
+
+__attribute__((constructor, target("f16c"))) static void phoenix_fill_half_table(void) {
+    for (unsigned bits = 0; bits < 65536; bits++) phoenix_half_table_storage[bits] = _cvtsh_ss((unsigned short)bits);
+}
+#endif

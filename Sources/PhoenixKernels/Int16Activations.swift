@@ -17,6 +17,10 @@ extension Kernels {
         public let columns: Int
         /// [tokens, columns]
         public let values: UnsafeMutablePointer<Int16>
+        /// The same values, each block of 32 as its 16 values at even positions, then its 16 at odd ones:
+        /// the order in which a block of 8-bit codes, loaded whole, splits into 16-bit lanes by shifts
+        /// alone (`Int16Format.evenOddLanes`).
+        public let evenOdd: UnsafeMutablePointer<Int16>
         /// [tokens, columns / 32]
         public let scales: UnsafeMutablePointer<Float>
         /// [tokens, columns / 32]
@@ -26,7 +30,7 @@ extension Kernels {
 
         /// Bytes needed for `tokens` rows of `columns` (a multiple of 32).
         public static func byteCount(tokens: Int, columns: Int) -> Int {
-            tokens * columns * 2 + tokens * (columns / 32) * 8
+            tokens * columns * 4 + tokens * (columns / 32) * 8
         }
 
         /// Lays the arrays out in `memory` (at least `byteCount` bytes, 4-byte aligned).
@@ -34,10 +38,12 @@ extension Kernels {
             precondition(columns % 32 == 0, "Int16Activations: columns must be a multiple of 32")
             self.tokens = tokens
             self.columns = columns
-            values = memory.bindMemory(to: Int16.self, capacity: tokens * columns)
+            let codes = memory.bindMemory(to: Int16.self, capacity: 2 * tokens * columns)
+            values = codes
+            evenOdd = codes + tokens * columns
             let blocks = tokens * (columns / 32)
-            scales = (memory + 2 * tokens * columns).bindMemory(to: Float.self, capacity: blocks)
-            sums = (memory + 2 * tokens * columns + 4 * blocks).bindMemory(to: Int32.self, capacity: blocks)
+            scales = (memory + 4 * tokens * columns).bindMemory(to: Float.self, capacity: blocks)
+            sums = (memory + 4 * tokens * columns + 4 * blocks).bindMemory(to: Int32.self, capacity: blocks)
         }
 
         /// Quantizes `x`: [tokens, columns] row-major.
@@ -46,6 +52,11 @@ extension Kernels {
                 let (scale, sum) = Kernels.quantizeInt16Block(x + 32 * block, into: values + 32 * block)
                 scales[block] = scale
                 sums[block] = sum
+                let q = values + 32 * block, split = evenOdd + 32 * block
+                for i in 0..<16 {
+                    split[i] = q[2 * i]
+                    split[16 + i] = q[2 * i + 1]
+                }
             }
         }
     }

@@ -165,12 +165,13 @@ extension Kernels {
                 let row = w.base + r * w.rowBytes
                 for b in 0..<blocks {
                     let block = row + b * F.blockBytes, header = F.header(block)
-                    Kernels.forEachUnit(format, block) { k, unit in
+                    Kernels.forEachUnit(format, block) { k, decodeUnit in
+                        let unit = F.evenOddLanes ? decodeUnit.inPositionOrder() : decodeUnit
                         let u = b * F.unitsPerBlock + k
                         let codes = UnsafeMutableRawPointer(self.codes + i * w.columns + 32 * u)
                         _mm256_storeu_si256(codes.assumingMemoryBound(to: __m256i.self), unit.low)
                         _mm256_storeu_si256((codes + 32).assumingMemoryBound(to: __m256i.self), unit.high)
-                        let (low, high) = F.scales(header, k, dx: 1)
+                        let (low, high) = F.scales(header, k)
                         scales[2 * (i * units + u)] = low
                         scales[2 * (i * units + u) + 1] = high
                         if F.hasMins { mins[i * units + u] = F.unitMin(header, k) }

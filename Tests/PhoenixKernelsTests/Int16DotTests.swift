@@ -1,3 +1,6 @@
+#if arch(x86_64)
+import CPhoenixX86
+#endif
 import PhoenixKernels
 import PhoenixQuant
 import PhoenixTestSupport
@@ -89,6 +92,32 @@ import Testing
         }
         #expect(quantized.activations.values[40] == -32767)
     }
+
+    /// The second layout holds each block's values at even positions, then those at odd positions.
+    @Test func evenOddLayoutHoldsTheSameValues() {
+        var rng = SplitMix64(seed: 5)
+        let quantized = Quantized(rng.floats(2 * 96, in: -3...3), tokens: 2, columns: 96)
+        let a = quantized.activations
+        for block in 0..<6 {
+            for i in 0..<16 {
+                #expect(a.evenOdd[32 * block + i] == a.values[32 * block + 2 * i], "block \(block), value \(2 * i)")
+                #expect(a.evenOdd[32 * block + 16 + i] == a.values[32 * block + 2 * i + 1], "block \(block), value \(2 * i + 1)")
+            }
+        }
+    }
+
+    #if arch(x86_64)
+    /// The table the Q8_0 kernel reads its scales from gives Swift's own conversion for every bit
+    /// pattern (NaNs as NaNs).
+    @Test func halfTableMatchesTheConversion() {
+        var mismatches = 0
+        for bits in 0...UInt16.max {
+            let expected = Float(Float16(bitPattern: bits)), table = phoenix_half(bits)
+            if !(table.bitPattern == expected.bitPattern || (table.isNaN && expected.isNaN)) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+    #endif
 
     /// The vector quantizer gives its scalar definition's codes, scale and sum bit for bit, on random
     /// blocks of every magnitude and on the blocks it hands to the definition (zeros, subnormals, an

@@ -25,4 +25,13 @@ static inline __attribute__((always_inline, target("avx2"))) __m128i phoenix_hig
 static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_pack_int16(__m256i a, __m256i b) {
     return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
 }
+// Every half-precision bit pattern as a float (filled when the program loads, in shim.c). A kernel
+// that turns a block's fp16 scale into a float with this gets a plain load, which `vbroadcastss` can
+// take straight from memory; converting in registers takes a shuffle to insert the 16 bits and another
+// to broadcast the result, on the one port (on Intel cores) that the weights' own shuffles also need.
+// The table is declared inside the function so that Swift does not import it as a 65,536-element tuple.
+static inline __attribute__((always_inline)) float phoenix_half(unsigned short bits) {
+    extern float phoenix_half_table_storage[65536];
+    return phoenix_half_table_storage[bits];
+}
 #endif
