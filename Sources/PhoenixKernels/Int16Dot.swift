@@ -13,8 +13,8 @@ import CPhoenixX86
 /// accumulators. Per unit and token:
 ///
 ///     low, high  = int32 lanes of the unit's weights 0..<16 and 16..<32 times the token's values
-///                  (lane l sums positions 2l and 2l + 1 of its half); for Q8_0, of its weights at
-///                  even and at odd positions (lane l sums positions 4l..<4l+4 between them)
+///                  (lane l sums positions 2l and 2l + 1 of its half); for Q8_0 and Q5_0, of its
+///                  weights at even and at odd positions (lane l sums positions 4l..<4l+4 between them)
 ///     acc[l]     = fma(Float(low[l] + high[l]), scale · dx, acc[l])        one scale per unit
 ///     acc[l]     = fma(Float(low[l]), lowScale · dx, acc[l]), then high     Q6_K: a scale per 16
 ///     mins[g]    = fma(Float(Σq), minScale · dx, mins[g])                  Q4_K's offsets, g = unit mod 8
@@ -318,24 +318,32 @@ enum Int16Q8_0: Int16Format {
 
 /// Q5_0: 22-byte blocks of 32: fp16 d, 32 high bits, 16 bytes of nibbles (low ones weights 0..<16,
 /// high ones 16..<32); w = d · (q − 16).
+///
+/// The codes are built as 32 bytes in position order with one shuffle (for the high bits) and split
+/// into even and odd positions by shifts, and d comes from a table, as for Q8_0: widening the bytes
+/// to 16-bit lanes in position order, joining the nibble halves and converting d took eight shuffles
+/// per block, on the one port (on Intel cores) that can run them. Measured here with the matrix in
+/// cache: 1.14–1.19 times the rate.
 enum Int16Q5_0: Int16Format {
     static var blockBytes: Int { 22 }
     static var unitsPerBlock: Int { 1 }
     static var splitScales: Bool { false }
     static var hasMins: Bool { false }
-    static var evenOddLanes: Bool { false }
+    static var evenOddLanes: Bool { true }
 
     @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Float { Kernels.half(block, 0) }
+    static func header(_ block: UnsafeRawPointer) -> Float { phoenix_half(block.loadUnaligned(as: UInt16.self)) }
 
     @inline(__always)
     static func scales(_ d: Float, _ k: Int) -> (Float, Float) { (d, d) }
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
-        // Bytes 0..<16 low nibbles (weights 0..<16), 16..<32 high nibbles (weights 16..<32).
-        let nibbles = Kernels.load128(block + 6), mask = _mm_set1_epi8(0x0F)
-        let codes = phoenix_join128(_mm_and_si128(nibbles, mask), _mm_and_si128(_mm_srli_epi16(nibbles, 4), mask))
+        // The 16 bytes of nibbles in both 128-bit halves; the low half keeps the low nibbles (weights
+        // 0..<16), the high half the high ones, shifted down within its 32-bit lanes.
+        let nibbles = _mm256_broadcastsi128_si256(Kernels.load128(block + 6))
+        let keep = _mm256_setr_epi64x(0x0F0F_0F0F_0F0F_0F0F, 0x0F0F_0F0F_0F0F_0F0F, -0x0F0F_0F0F_0F0F_0F10, -0x0F0F_0F0F_0F0F_0F10)
+        let codes = _mm256_srlv_epi32(_mm256_and_si256(nibbles, keep), _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4))
         // Byte j is all ones where high bit j is set: byte j takes byte j/8 of the 32 bits, every other
         // bit of it is forced to 1, and only then can it equal 0xFF.
         let highBits = _mm256_set1_epi32(block.loadUnaligned(fromByteOffset: 2, as: Int32.self))
@@ -343,10 +351,10 @@ enum Int16Q5_0: Int16Format {
                                                                       0x0202_0202_0202_0202, 0x0303_0303_0303_0303))
         let others = _mm256_set1_epi64x(0x7FBF_DFEF_F7FB_FDFE)
         let set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi8(-1))
-        // code − 16 = nibble + (high bit set ? 0 : −16), in signed bytes, then widened.
+        // code − 16 = nibble + (high bit set ? 0 : −16), in signed bytes; then lane j's low byte (position
+        // 2j) and high byte (2j + 1), sign-extended by arithmetic shifts.
         let signed = _mm256_add_epi8(codes, _mm256_andnot_si256(set, _mm256_set1_epi8(-16)))
-        return Int16Unit(low: _mm256_cvtepi8_epi16(_mm256_castsi256_si128(signed)),
-                         high: _mm256_cvtepi8_epi16(phoenix_high128(signed)))
+        return Int16Unit(low: _mm256_srai_epi16(_mm256_slli_epi16(signed, 8), 8), high: _mm256_srai_epi16(signed, 8))
     }
 }
 

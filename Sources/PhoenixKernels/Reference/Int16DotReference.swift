@@ -12,12 +12,13 @@ extension Reference {
             let unit = int16Unit(type, row, u)
             let block = token * a.blocksPerRow + u
             let dx = a.scales[block]
-            // Lane l's products: positions 2l, 2l + 1 (low) and 16 + 2l, 17 + 2l (high), or for Q8_0, whose
-            // kernel pairs even and odd positions, 4l and 4l + 2 (low) and 4l + 1 and 4l + 3 (high).
+            // Lane l's products: positions 2l, 2l + 1 (low) and 16 + 2l, 17 + 2l (high), or for Q8_0 and Q5_0,
+            // whose kernels pair even and odd positions, 4l and 4l + 2 (low) and 4l + 1 and 4l + 3 (high).
+            let evenOdd = type == .q8_0 || type == .q5_0
             var low = [Int32](repeating: 0, count: 8), high = low
             for l in 0..<8 {
-                let lowPositions = type == .q8_0 ? [4 * l, 4 * l + 2] : [2 * l, 2 * l + 1]
-                let highPositions = type == .q8_0 ? [4 * l + 1, 4 * l + 3] : [16 + 2 * l, 17 + 2 * l]
+                let lowPositions = evenOdd ? [4 * l, 4 * l + 2] : [2 * l, 2 * l + 1]
+                let highPositions = evenOdd ? [4 * l + 1, 4 * l + 3] : [16 + 2 * l, 17 + 2 * l]
                 for j in lowPositions { low[l] += unit.codes[j] * Int32(a.values[32 * block + j]) }
                 for j in highPositions { high[l] += unit.codes[j] * Int32(a.values[32 * block + j]) }
             }
