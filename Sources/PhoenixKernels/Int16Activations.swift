@@ -18,8 +18,8 @@ extension Kernels {
         /// [tokens, columns]
         public let values: UnsafeMutablePointer<Int16>
         /// The same values, each block of 32 as its 16 values at even positions, then its 16 at odd ones:
-        /// the order in which a block of 8-bit codes, loaded whole, splits into 16-bit lanes by shifts
-        /// alone (`Int16Format.evenOddLanes`).
+        /// the order in which the decode kernels' weights come (`Int16Unit`). `values` keeps position
+        /// order for the reference definitions.
         public let evenOdd: UnsafeMutablePointer<Int16>
         /// [tokens, columns / 32]
         public let scales: UnsafeMutablePointer<Float>

@@ -12,16 +12,17 @@ import CPhoenixX86
 /// integers); floats appear once per unit: the integer lanes are converted and scaled into eight float
 /// accumulators. Per unit and token:
 ///
-///     low, high  = int32 lanes of the unit's weights 0..<16 and 16..<32 times the token's values
-///                  (lane l sums positions 2l and 2l + 1 of its half); for Q8_0 and Q5_0, of its
-///                  weights at even and at odd positions (lane l sums positions 4l..<4l+4 between them)
-///     acc[l]     = fma(Float(low[l] + high[l]), scale · dx, acc[l])        one scale per unit
-///     acc[l]     = fma(Float(low[l]), lowScale · dx, acc[l]), then high     Q6_K: a scale per 16
+///     low, high  = int32 lanes of the unit's weights at even and at odd positions times the token's
+///                  values there (lane l sums positions 4l and 4l + 2, and 4l + 1 and 4l + 3)
+///     acc[l]     = fma(Float(low[l] + high[l]), scale · dx, acc[l])        one scale per unit; Q6_K's
+///                                                                          lanes 0..<4 (positions
+///                                                                          0..<16) take lowScale,
+///                                                                          4..<8 highScale
 ///     mins[g]    = fma(Float(Σq), minScale · dx, mins[g])                  Q4_K's offsets, g = unit mod 8
 ///
 /// and the dot product is `laneTreeSum(acc) − laneTreeSum(mins)`. Scales are multiplied by dx before
-/// the FMA, as written (in all eight lanes at once, which gives the same bits). `Reference.int16Dot` computes exactly this with scalars, so the two agree to the
-/// bit; every token's result is the same whatever other tokens share the call. On CPUs other than
+/// the FMA, as written (in all eight lanes at once, which gives the same bits). `Reference.int16Dot`
+/// computes exactly this with scalars, so the two agree to the bit; every token's result is the same whatever other tokens share the call. On CPUs other than
 /// x86-64 the reference runs.
 extension Kernels {
     /// Whether `int16Dots` handles `type`.
@@ -58,14 +59,17 @@ extension Kernels {
 }
 
 #if arch(x86_64)
-/// A unit of 32 weights as two halves of sixteen 16-bit codes: weights 0..<16 and 16..<32, or for
-/// formats with `evenOddLanes` the weights at even and at odd positions.
+/// A unit of 32 weights as two halves of sixteen 16-bit codes: the weights at even and at odd
+/// positions, to be paired with `Int16Activations.evenOdd`. In that order a block of 4- to 8-bit codes,
+/// loaded whole, splits into 16-bit lanes by shifts and masks (lane j holds byte 2j in its low half and
+/// byte 2j + 1 in its high half); widening it in position order took shuffles, which on Intel cores all
+/// queue for one port, and that port was what limited decoding.
 @usableFromInline
 struct Int16Unit {
     var low: __m256i
     var high: __m256i
 
-    /// An even/odd unit with its codes back in position order.
+    /// The codes in position order: weights 0..<16, then 16..<32.
     @inline(__always)
     func inPositionOrder() -> Int16Unit {
         // unpacklo/hi interleave within each 128-bit half: [w0...w7 | w16...w23] and [w8...w15 | w24...w31].
@@ -85,10 +89,6 @@ protocol Int16Format {
     static var splitScales: Bool { get }
     /// Whether weights carry an offset (its scale times the unit's activation sum, `offsets`).
     static var hasMins: Bool { get }
-    /// Whether units come as their weights at even and at odd positions, to be paired with
-    /// `Int16Activations.evenOdd`: a whole block of 8-bit codes then widens to 16-bit lanes by shifts,
-    /// where widening it in position order takes shuffles, which on Intel cores all queue for one port.
-    static var evenOddLanes: Bool { get }
     static func header(_ block: UnsafeRawPointer) -> Header
     /// Unit `k`'s codes.
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit
@@ -96,6 +96,9 @@ protocol Int16Format {
     static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit)
     /// Unit `k`'s scales (low, high).
     static func scales(_ header: Header, _ k: Int) -> (Float, Float)
+    /// Unit `k`'s scale per accumulator lane, for formats with split scales: lanes 0..<4 sum positions
+    /// 0..<16, which have the low scale, and lanes 4..<8 the rest.
+    static func laneScales(_ header: Header, _ k: Int) -> SIMD8<Float>
     /// Adds the block's offsets for one token to `acc`, lane g for unit g (formats with mins).
     static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>)
     /// Unit `k`'s offset scale (dmin·min; formats with mins).
@@ -121,6 +124,12 @@ extension Int16Format {
 
     @inline(__always)
     static func unitMin(_ header: Header, _ k: Int) -> Float { 0 }
+
+    @inline(__always)
+    static func laneScales(_ header: Header, _ k: Int) -> SIMD8<Float> {
+        let (low, high) = scales(header, k)
+        return SIMD8(lowHalf: SIMD4(repeating: low), highHalf: SIMD4(repeating: high))
+    }
 }
 
 extension Kernels {
@@ -156,19 +165,18 @@ extension Kernels {
         }
     }
 
-    /// Adds unit `w`'s products with the token values at `x` to `acc` (the formulas above): `scales`
-    /// are the unit's, `dx` its activation block's.
+    /// Adds unit `k` (`w`, with the block's `header`) times the token values at `x` to `acc` (the
+    /// formulas above), `dx` being the activation block's scale.
     @inline(__always)
     static func accumulate<F: Int16Format>(_ format: F.Type, _ acc: inout SIMD8<Float>, _ w: Int16Unit,
-                                           _ x: UnsafeRawPointer, _ scales: (Float, Float), dx: Float) {
+                                           _ x: UnsafeRawPointer, _ header: F.Header, _ k: Int, dx: Float) {
         let low = _mm256_madd_epi16(w.low, load256(x)), high = _mm256_madd_epi16(w.high, load256(x + 32))
         // Broadcast, then multiplied: a scale just loaded from memory broadcasts with a load alone.
         let blockScale = SIMD8<Float>(repeating: dx)
         if F.splitScales {
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(low), SIMD8(repeating: scales.0) * blockScale, acc)
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(high), SIMD8(repeating: scales.1) * blockScale, acc)
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(low, high)), F.laneScales(header, k) * blockScale, acc)
         } else {
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(low, high)), SIMD8(repeating: scales.0) * blockScale, acc)
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(low, high)), SIMD8(repeating: F.scales(header, k).0) * blockScale, acc)
         }
     }
 
@@ -178,7 +186,7 @@ extension Kernels {
         // Token t's 32 values (in the order the format's units come in), scale and sum for unit u (and
         // the units after it).
         @inline(__always) func values(_ t: Int, _ u: Int) -> UnsafeRawPointer {
-            UnsafeRawPointer((F.evenOddLanes ? a.evenOdd : a.values) + 32 * (t * a.blocksPerRow + u))
+            UnsafeRawPointer(a.evenOdd + 32 * (t * a.blocksPerRow + u))
         }
         @inline(__always) func dx(_ t: Int, _ u: Int) -> UnsafePointer<Float> { UnsafePointer(a.scales + t * a.blocksPerRow + u) }
         @inline(__always) func sums(_ t: Int, _ u: Int) -> UnsafePointer<Int32> { UnsafePointer(a.sums + t * a.blocksPerRow + u) }
@@ -198,17 +206,17 @@ extension Kernels {
                 F.offsets(header1, dx: dx(0, u), sums: sums(0, u), &mins1)
                 if F.unitsPerBlock == 1 {
                     let x = values(0, u), scale = dx(0, u).pointee
-                    accumulate(format, &acc0, F.unit(block0, 0), x, F.scales(header0, 0), dx: scale)
-                    accumulate(format, &acc1, F.unit(block1, 0), x, F.scales(header1, 0), dx: scale)
+                    accumulate(format, &acc0, F.unit(block0, 0), x, header0, 0, dx: scale)
+                    accumulate(format, &acc1, F.unit(block1, 0), x, header1, 0, dx: scale)
                     continue
                 }
                 for p in 0..<F.unitsPerBlock / 2 {
                     let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
                     let k = 2 * p, x = values(0, u + k), scaleEven = dx(0, u)[k], scaleOdd = dx(0, u)[k + 1]
-                    accumulate(format, &acc0, even0, x, F.scales(header0, k), dx: scaleEven)
-                    accumulate(format, &acc1, even1, x, F.scales(header1, k), dx: scaleEven)
-                    accumulate(format, &acc0, odd0, x + 64, F.scales(header0, k + 1), dx: scaleOdd)
-                    accumulate(format, &acc1, odd1, x + 64, F.scales(header1, k + 1), dx: scaleOdd)
+                    accumulate(format, &acc0, even0, x, header0, k, dx: scaleEven)
+                    accumulate(format, &acc1, even1, x, header1, k, dx: scaleEven)
+                    accumulate(format, &acc0, odd0, x + 64, header0, k + 1, dx: scaleOdd)
+                    accumulate(format, &acc1, odd1, x + 64, header1, k + 1, dx: scaleOdd)
                 }
             }
             out[r] = laneTreeSum(acc0) - laneTreeSum(mins0)
@@ -230,7 +238,7 @@ extension Kernels {
                     prefetchAhead(format, block)
                     forEachUnit(format, block) { k, weights in
                         @inline(__always) func add(_ acc: inout SIMD8<Float>, _ token: Int) {
-                            accumulate(format, &acc, weights, values(token, u + k), F.scales(header, k), dx: dx(token, u + k).pointee)
+                            accumulate(format, &acc, weights, values(token, u + k), header, k, dx: dx(token, u + k).pointee)
                         }
                         add(&acc.0, t); add(&acc.1, t + 1); add(&acc.2, t + 2); add(&acc.3, t + 3)
                         add(&acc.4, t + 4); add(&acc.5, t + 5); add(&acc.6, t + 6); add(&acc.7, t + 7)
@@ -258,7 +266,7 @@ extension Kernels {
                     F.offsets(header, dx: dx(t + 3, u), sums: sums(t + 3, u), &mins.3)
                     forEachUnit(format, block) { k, weights in
                         @inline(__always) func add(_ acc: inout SIMD8<Float>, _ token: Int) {
-                            accumulate(format, &acc, weights, values(token, u + k), F.scales(header, k), dx: dx(token, u + k).pointee)
+                            accumulate(format, &acc, weights, values(token, u + k), header, k, dx: dx(token, u + k).pointee)
                         }
                         add(&acc.0, t); add(&acc.1, t + 1); add(&acc.2, t + 2); add(&acc.3, t + 3)
                     }
@@ -275,7 +283,7 @@ extension Kernels {
                     let block = row + b * F.blockBytes, header = F.header(block), u = b * F.unitsPerBlock
                     F.offsets(header, dx: dx(t, u), sums: sums(t, u), &mins)
                     forEachUnit(format, block) { k, weights in
-                        accumulate(format, &acc, weights, values(t, u + k), F.scales(header, k), dx: dx(t, u + k).pointee)
+                        accumulate(format, &acc, weights, values(t, u + k), header, k, dx: dx(t, u + k).pointee)
                     }
                 }
                 out[t * stride + r] = laneTreeSum(acc) - laneTreeSum(mins)
@@ -299,7 +307,6 @@ enum Int16Q8_0: Int16Format {
     static var unitsPerBlock: Int { 1 }
     static var splitScales: Bool { false }
     static var hasMins: Bool { false }
-    static var evenOddLanes: Bool { true }
 
     @inline(__always)
     static func header(_ block: UnsafeRawPointer) -> Float { phoenix_half(block.loadUnaligned(as: UInt16.self)) }
@@ -329,7 +336,6 @@ enum Int16Q5_0: Int16Format {
     static var unitsPerBlock: Int { 1 }
     static var splitScales: Bool { false }
     static var hasMins: Bool { false }
-    static var evenOddLanes: Bool { true }
 
     @inline(__always)
     static func header(_ block: UnsafeRawPointer) -> Float { phoenix_half(block.loadUnaligned(as: UInt16.self)) }
@@ -366,7 +372,6 @@ enum Int16Q4_K: Int16Format {
     static var unitsPerBlock: Int { 8 }
     static var splitScales: Bool { false }
     static var hasMins: Bool { true }
-    static var evenOddLanes: Bool { false }
 
     /// The units' scales d·scale and offsets dmin·min. Units 0..<4 keep scale and min in the low six
     /// bits of bytes 0..<4 and 4..<8; units 4..<8 keep their low four bits in bytes 8..<12 (scale in
@@ -389,13 +394,14 @@ enum Int16Q4_K: Int16Format {
         _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(Int64(bitPattern: bytes))))
     }
 
-    /// Both units of bytes 32p..<32p+32: each byte widened once, then its low and its high nibble.
+    /// Both units of bytes 32p..<32p+32, at even and odd positions: 16-bit lane j holds byte 2j's two
+    /// nibbles in its bits 0..<8 and byte 2j + 1's in bits 8..<16, so each unit's codes come out by a
+    /// shift and a mask, where widening the bytes in position order took two shuffles.
     @inline(__always)
     static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit) {
-        let codes = block + 16 + 32 * p, mask = _mm256_set1_epi16(0x0F)
-        let first = _mm256_cvtepu8_epi16(Kernels.load128(codes)), second = _mm256_cvtepu8_epi16(Kernels.load128(codes + 16))
-        return (Int16Unit(low: _mm256_and_si256(first, mask), high: _mm256_and_si256(second, mask)),
-                Int16Unit(low: _mm256_srli_epi16(first, 4), high: _mm256_srli_epi16(second, 4)))
+        let codes = Kernels.load256(block + 16 + 32 * p), nibble = _mm256_set1_epi16(0x0F)
+        return (Int16Unit(low: _mm256_and_si256(codes, nibble), high: _mm256_and_si256(_mm256_srli_epi16(codes, 8), nibble)),
+                Int16Unit(low: _mm256_and_si256(_mm256_srli_epi16(codes, 4), nibble), high: _mm256_srli_epi16(codes, 12)))
     }
 
     @inline(__always)
@@ -422,7 +428,6 @@ enum Int16Q6_K: Int16Format {
     static var unitsPerBlock: Int { 8 }
     static var splitScales: Bool { true }
     static var hasMins: Bool { false }
-    static var evenOddLanes: Bool { false }
 
     /// d times each of the 16 scales (scale 2k and 2k + 1 are unit k's halves).
     @inline(__always)
@@ -437,29 +442,39 @@ enum Int16Q6_K: Int16Format {
         (header[2 * k], header[2 * k + 1])
     }
 
-    /// Units 4h + t for t = 2(p mod 2) and the next, h = p / 2: they share their bytes of high bits
-    /// (128 + 32h..<+32, bits 2t..<2t+2), each widened once to 16-bit lanes, where the low nibble
-    /// (t < 2) or high nibble (t ≥ 2) of bytes 64h + 32(t mod 2) + l comes out by a mask or a shift.
+    /// Scales 2k (four lanes) and 2k + 1 (four lanes), picked from the header with one permutation.
+    @inline(__always)
+    static func laneScales(_ header: SIMD16<Float>, _ k: Int) -> SIMD8<Float> {
+        let i = Int32(2 * (k % 4))
+        return _mm256_permutevar8x32_ps(k < 4 ? header.lowHalf : header.highHalf,
+                                        _mm256_setr_epi32(i, i, i, i, i + 1, i + 1, i + 1, i + 1))
+    }
+
+    /// Units 4h + t for t = 2(p mod 2) and the next, h = p / 2, at even and odd positions. Unit t's
+    /// code l is a nibble of byte 64h + 32(t mod 2) + l (the low one for t < 2) and bits 2t..<2t+2 of
+    /// byte 128 + 32h + l. In 16-bit lanes of those bytes, lane j holds position 2j in bits 0..<8 and
+    /// 2j + 1 in bits 8..<16, so every piece is a shift and a mask away, with no widening shuffle.
     @inline(__always)
     static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit) {
         let h = p / 2, upper = p % 2 == 1
-        let nibbles = block + 64 * h, highs = block + 128 + 32 * h
-        let low4 = _mm256_set1_epi16(0x0F), bits45 = _mm256_set1_epi16(0x30), offset = _mm256_set1_epi16(32)
-        @inline(__always) func widen(_ p: UnsafeRawPointer) -> __m256i { _mm256_cvtepu8_epi16(Kernels.load128(p)) }
-        @inline(__always) func codes(_ l: Int) -> (__m256i, __m256i) {
-            let high = widen(highs + l), first = widen(nibbles + l), second = widen(nibbles + 32 + l)
-            let (a, b): (__m256i, __m256i)
-            if upper {  // t = 2, 3: high nibbles, high bits 4..<6 and 6..<8
-                a = _mm256_or_si256(_mm256_srli_epi16(first, 4), _mm256_and_si256(high, bits45))
-                b = _mm256_or_si256(_mm256_srli_epi16(second, 4), _mm256_and_si256(_mm256_srli_epi16(high, 2), bits45))
-            } else {    // t = 0, 1: low nibbles, high bits 0..<2 and 2..<4
-                a = _mm256_or_si256(_mm256_and_si256(first, low4), _mm256_and_si256(_mm256_slli_epi16(high, 4), bits45))
-                b = _mm256_or_si256(_mm256_and_si256(second, low4), _mm256_and_si256(_mm256_slli_epi16(high, 2), bits45))
-            }
-            return (_mm256_sub_epi16(a, offset), _mm256_sub_epi16(b, offset))
+        let first = Kernels.load256(block + 64 * h), second = Kernels.load256(block + 64 * h + 32)
+        let highs = Kernels.load256(block + 128 + 32 * h)
+        let nibble = _mm256_set1_epi16(0x0F), bits45 = _mm256_set1_epi16(0x30), offset = _mm256_set1_epi16(32)
+        @inline(__always) func right(_ v: __m256i, _ n: Int32) -> __m256i { _mm256_srli_epi16(v, n) }
+        @inline(__always) func code(_ nibbles: __m256i, _ high: __m256i) -> __m256i {
+            _mm256_sub_epi16(_mm256_or_si256(nibbles, _mm256_and_si256(high, bits45)), offset)
         }
-        let (a0, b0) = codes(0), (a1, b1) = codes(16)
-        return (Int16Unit(low: a0, high: a1), Int16Unit(low: b0, high: b1))
+        if upper {  // t = 2, 3: high nibbles; high bits 4..<6 and 6..<8 (12..<14 and 14..<16 for odd positions)
+            return (Int16Unit(low: code(_mm256_and_si256(right(first, 4), nibble), highs),
+                              high: code(right(first, 12), right(highs, 8))),
+                    Int16Unit(low: code(_mm256_and_si256(right(second, 4), nibble), right(highs, 2)),
+                              high: code(right(second, 12), right(highs, 10))))
+        } else {    // t = 0, 1: low nibbles; high bits 0..<2 and 2..<4 (8..<10 and 10..<12 for odd positions)
+            return (Int16Unit(low: code(_mm256_and_si256(first, nibble), _mm256_slli_epi16(highs, 4)),
+                              high: code(_mm256_and_si256(right(first, 8), nibble), right(highs, 4))),
+                    Int16Unit(low: code(_mm256_and_si256(second, nibble), _mm256_slli_epi16(highs, 2)),
+                              high: code(_mm256_and_si256(right(second, 8), nibble), right(highs, 6))))
+        }
     }
 }
 #endif

@@ -165,8 +165,8 @@ extension Kernels {
                 let row = w.base + r * w.rowBytes
                 for b in 0..<blocks {
                     let block = row + b * F.blockBytes, header = F.header(block)
-                    Kernels.forEachUnit(format, block) { k, decodeUnit in
-                        let unit = F.evenOddLanes ? decodeUnit.inPositionOrder() : decodeUnit
+                    Kernels.forEachUnit(format, block) { k, evenOdd in
+                        let unit = evenOdd.inPositionOrder()
                         let u = b * F.unitsPerBlock + k
                         let codes = UnsafeMutableRawPointer(self.codes + i * w.columns + 32 * u)
                         _mm256_storeu_si256(codes.assumingMemoryBound(to: __m256i.self), unit.low)

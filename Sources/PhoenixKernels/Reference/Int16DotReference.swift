@@ -12,23 +12,17 @@ extension Reference {
             let unit = int16Unit(type, row, u)
             let block = token * a.blocksPerRow + u
             let dx = a.scales[block]
-            // Lane l's products: positions 2l, 2l + 1 (low) and 16 + 2l, 17 + 2l (high), or for Q8_0 and Q5_0,
-            // whose kernels pair even and odd positions, 4l and 4l + 2 (low) and 4l + 1 and 4l + 3 (high).
-            let evenOdd = type == .q8_0 || type == .q5_0
+            // Lane l's products: the kernels pair the weights at even positions (low) and at odd ones
+            // (high), so lane l gets positions 4l and 4l + 2, and 4l + 1 and 4l + 3.
             var low = [Int32](repeating: 0, count: 8), high = low
             for l in 0..<8 {
-                let lowPositions = evenOdd ? [4 * l, 4 * l + 2] : [2 * l, 2 * l + 1]
-                let highPositions = evenOdd ? [4 * l + 1, 4 * l + 3] : [16 + 2 * l, 17 + 2 * l]
-                for j in lowPositions { low[l] += unit.codes[j] * Int32(a.values[32 * block + j]) }
-                for j in highPositions { high[l] += unit.codes[j] * Int32(a.values[32 * block + j]) }
+                for j in [4 * l, 4 * l + 2] { low[l] += unit.codes[j] * Int32(a.values[32 * block + j]) }
+                for j in [4 * l + 1, 4 * l + 3] { high[l] += unit.codes[j] * Int32(a.values[32 * block + j]) }
             }
             for l in 0..<8 {
-                if type == .q6_K {
-                    acc[l] = acc[l].addingProduct(Float(low[l]), unit.lowScale * dx)
-                    acc[l] = acc[l].addingProduct(Float(high[l]), unit.highScale * dx)
-                } else {
-                    acc[l] = acc[l].addingProduct(Float(low[l] + high[l]), unit.lowScale * dx)
-                }
+                // Q6_K's halves have their own scales: positions 0..<16 are lanes 0..<4.
+                let scale = type == .q6_K && l >= 4 ? unit.highScale : unit.lowScale
+                acc[l] = acc[l].addingProduct(Float(low[l] + high[l]), scale * dx)
             }
             if type == .q4_K { mins[u % 8] = mins[u % 8].addingProduct(Float(a.sums[block]), unit.minScale * dx) }
         }
