@@ -171,7 +171,6 @@ extension Kernels {
     static func accumulate<F: Int16Format>(_ format: F.Type, _ acc: inout SIMD8<Float>, _ w: Int16Unit,
                                            _ x: UnsafeRawPointer, _ header: F.Header, _ k: Int, dx: Float) {
         let low = _mm256_madd_epi16(w.low, load256(x)), high = _mm256_madd_epi16(w.high, load256(x + 32))
-        // Broadcast, then multiplied: a scale just loaded from memory broadcasts with a load alone.
         let blockScale = SIMD8<Float>(repeating: dx)
         if F.splitScales {
             acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(low, high)), F.laneScales(header, k) * blockScale, acc)
@@ -296,12 +295,12 @@ extension Kernels {
 
 /// Q8_0: 34-byte blocks of 32: fp16 d, then 32 signed codes; w = d · q.
 ///
-/// The decode kernel's cost per block is all in shuffles on Intel cores, whose one shuffle port it
-/// saturates: two to sign-extend the codes to 16 bits, two to convert d, one to broadcast d · dx.
-/// Here the codes split into even and odd positions by shifts within each 16-bit lane, and d comes
-/// from a table as a load, so the block needs no shuffle at all. Measured here: 1.4–2.0 times the
-/// rate with the matrix in cache, and 1.14–1.17 times the decoding speed of the default model, whose
-/// output matrix is Q8_0.
+/// Widening the codes to 16 bits in position order took two shuffles per block and converting d two
+/// more, besides the broadcast of d · dx; on Intel cores they all queue for one port, which limited
+/// the kernel more than memory did. Here the codes split into even and odd positions by shifts within
+/// each 16-bit lane, and d comes from a table as a load, which leaves the broadcast. Measured here:
+/// 1.4–2.0 times the rate with the matrix in cache, and about 1.15 times the decoding speed of the
+/// default model, whose output matrix is Q8_0.
 enum Int16Q8_0: Int16Format {
     static var blockBytes: Int { 34 }
     static var unitsPerBlock: Int { 1 }
@@ -328,8 +327,8 @@ enum Int16Q8_0: Int16Format {
 ///
 /// The codes are built as 32 bytes in position order with one shuffle (for the high bits) and split
 /// into even and odd positions by shifts, and d comes from a table, as for Q8_0: widening the bytes
-/// to 16-bit lanes in position order, joining the nibble halves and converting d took eight shuffles
-/// per block, on the one port (on Intel cores) that can run them. Measured here with the matrix in
+/// to 16-bit lanes in position order, joining the nibble halves and converting d took six more
+/// shuffles per block, on the one port (on Intel cores) that runs them. Measured here with the matrix in
 /// cache: 1.14–1.19 times the rate.
 enum Int16Q5_0: Int16Format {
     static var blockBytes: Int { 22 }

@@ -26,9 +26,9 @@ static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_pac
     return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
 }
 // Every half-precision bit pattern as a float (filled when the program loads, in shim.c). A kernel
-// that turns a block's fp16 scale into a float with this gets a plain load, which `vbroadcastss` can
-// take straight from memory; converting in registers takes a shuffle to insert the 16 bits and another
-// to broadcast the result, on the one port (on Intel cores) that the weights' own shuffles also need.
+// that turns a block's fp16 scale into a float with this does a plain load; converting in registers
+// takes shuffles (inserting the 16 bits, the conversion itself), on the one port (on Intel cores) that
+// the weights' own shuffles also need.
 // The table is declared inside the function so that Swift does not import it as a 65,536-element tuple.
 static inline __attribute__((always_inline)) float phoenix_half(unsigned short bits) {
     extern float phoenix_half_table_storage[65536];
