@@ -22,8 +22,8 @@ import CPhoenixX86
 ///
 /// and the dot product is `laneTreeSum(acc) − laneTreeSum(mins)`. Scales are multiplied by dx before
 /// the FMA, as written (in all eight lanes at once, which gives the same bits). `Reference.int16Dot`
-/// computes exactly this with scalars, so the two agree to the bit; every token's result is the same whatever other tokens share the call. On CPUs other than
-/// x86-64 the reference runs.
+/// computes exactly this with scalars, so the two agree to the bit; every token's result is the same
+/// whatever other tokens share the call. On CPUs other than x86-64 the reference runs.
 extension Kernels {
     /// Whether `int16Dots` handles `type`.
     @inlinable
@@ -172,10 +172,11 @@ extension Kernels {
                                            _ x: UnsafeRawPointer, _ header: F.Header, _ k: Int, dx: Float) {
         let low = _mm256_madd_epi16(w.low, load256(x)), high = _mm256_madd_epi16(w.high, load256(x + 32))
         let blockScale = SIMD8<Float>(repeating: dx)
+        let sums = _mm256_cvtepi32_ps(_mm256_add_epi32(low, high))
         if F.splitScales {
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(low, high)), F.laneScales(header, k) * blockScale, acc)
+            acc = _mm256_fmadd_ps(sums, F.laneScales(header, k) * blockScale, acc)
         } else {
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(low, high)), SIMD8(repeating: F.scales(header, k).0) * blockScale, acc)
+            acc = _mm256_fmadd_ps(sums, SIMD8(repeating: F.scales(header, k).0) * blockScale, acc)
         }
     }
 
@@ -328,8 +329,8 @@ enum Int16Q8_0: Int16Format {
 /// The codes are built as 32 bytes in position order with one shuffle (for the high bits) and split
 /// into even and odd positions by shifts, and d comes from a table, as for Q8_0: widening the bytes
 /// to 16-bit lanes in position order, joining the nibble halves and converting d took six more
-/// shuffles per block, on the one port (on Intel cores) that runs them. Measured here with the matrix in
-/// cache: 1.14–1.19 times the rate.
+/// shuffles per block, on the one port (on Intel cores) that runs them. Measured here with the matrix
+/// in cache: 1.14–1.19 times the rate.
 enum Int16Q5_0: Int16Format {
     static var blockBytes: Int { 22 }
     static var unitsPerBlock: Int { 1 }
