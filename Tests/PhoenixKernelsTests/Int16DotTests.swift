@@ -107,8 +107,8 @@ import Testing
     }
 
     #if arch(x86_64)
-    /// The table the Q8_0 kernel reads its scales from gives Swift's own conversion for every bit
-    /// pattern (NaNs as NaNs).
+    /// The table the Q8_0 and Q5_0 kernels read their scales from gives Swift's own conversion for
+    /// every bit pattern (NaNs as NaNs).
     @Test func halfTableMatchesTheConversion() {
         var mismatches = 0
         for bits in 0...UInt16.max {
