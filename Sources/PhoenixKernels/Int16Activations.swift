@@ -23,6 +23,10 @@ extension Kernels {
         public let evenOdd: UnsafeMutablePointer<Int16>
         /// [tokens, columns / 32]
         public let scales: UnsafeMutablePointer<Float>
+        /// `scales` again, each in all eight lanes: a kernel multiplies a weight block's scale by it with
+        /// one vector instruction, where from the scalar LLVM made a scalar multiply and a broadcast (a
+        /// shuffle, on the port that limits the decode kernels on Intel cores).
+        public let scaleVectors: UnsafeMutablePointer<SIMD8<Float>>
         /// [tokens, columns / 32]
         public let sums: UnsafeMutablePointer<Int32>
 
@@ -30,20 +34,22 @@ extension Kernels {
 
         /// Bytes needed for `tokens` rows of `columns` (a multiple of 32).
         public static func byteCount(tokens: Int, columns: Int) -> Int {
-            tokens * columns * 4 + tokens * (columns / 32) * 8
+            tokens * columns * 4 + tokens * (columns / 32) * (32 + 8)
         }
 
-        /// Lays the arrays out in `memory` (at least `byteCount` bytes, 4-byte aligned).
+        /// Lays the arrays out in `memory` (at least `byteCount` bytes, 32-byte aligned).
         public init(tokens: Int, columns: Int, memory: UnsafeMutableRawPointer) {
             precondition(columns % 32 == 0, "Int16Activations: columns must be a multiple of 32")
+            precondition(Int(bitPattern: memory) % 32 == 0, "Int16Activations: memory must be 32-byte aligned")
             self.tokens = tokens
             self.columns = columns
             let codes = memory.bindMemory(to: Int16.self, capacity: 2 * tokens * columns)
             values = codes
             evenOdd = codes + tokens * columns
-            let blocks = tokens * (columns / 32)
-            scales = (memory + 4 * tokens * columns).bindMemory(to: Float.self, capacity: blocks)
-            sums = (memory + 4 * tokens * columns + 4 * blocks).bindMemory(to: Int32.self, capacity: blocks)
+            let blocks = tokens * (columns / 32), codeBytes = 4 * tokens * columns  // a multiple of 128
+            scaleVectors = (memory + codeBytes).bindMemory(to: SIMD8<Float>.self, capacity: blocks)
+            scales = (memory + codeBytes + 32 * blocks).bindMemory(to: Float.self, capacity: blocks)
+            sums = (memory + codeBytes + 36 * blocks).bindMemory(to: Int32.self, capacity: blocks)
         }
 
         /// Quantizes `x`: [tokens, columns] row-major.
@@ -51,6 +57,7 @@ extension Kernels {
             for block in 0..<tokens * blocksPerRow {
                 let (scale, sum) = Kernels.quantizeInt16Block(x + 32 * block, into: values + 32 * block)
                 scales[block] = scale
+                scaleVectors[block] = SIMD8(repeating: scale)
                 sums[block] = sum
                 let q = values + 32 * block, split = evenOdd + 32 * block
                 for i in 0..<16 {

@@ -154,7 +154,8 @@ extension Kernels {
     }
 
     /// Calls `body(k, unit)` for each unit of `block` in order, two at a time where the format shares loads
-    /// between neighbours.
+    /// between neighbours. The decode loops pass a local function marked `@inline(__always)`: given a
+    /// closure literal, the compiler left some of them as a call per unit (Q4_K's four-token loop, for one).
     @inline(__always)
     static func forEachUnit<F: Int16Format>(_ format: F.Type, _ block: UnsafeRawPointer, _ body: (Int, Int16Unit) -> Void) {
         if F.unitsPerBlock == 1 { return body(0, F.unit(block, 0)) }
@@ -166,12 +167,11 @@ extension Kernels {
     }
 
     /// Adds unit `k` (`w`, with the block's `header`) times the token values at `x` to `acc` (the
-    /// formulas above), `dx` being the activation block's scale.
+    /// formulas above), `dx` being the activation block's scale in every lane.
     @inline(__always)
     static func accumulate<F: Int16Format>(_ format: F.Type, _ acc: inout SIMD8<Float>, _ w: Int16Unit,
-                                           _ x: UnsafeRawPointer, _ header: F.Header, _ k: Int, dx: Float) {
+                                           _ x: UnsafeRawPointer, _ header: F.Header, _ k: Int, dx blockScale: SIMD8<Float>) {
         let low = _mm256_madd_epi16(w.low, load256(x)), high = _mm256_madd_epi16(w.high, load256(x + 32))
-        let blockScale = SIMD8<Float>(repeating: dx)
         let sums = _mm256_cvtepi32_ps(_mm256_add_epi32(low, high))
         if F.splitScales {
             acc = _mm256_fmadd_ps(sums, F.laneScales(header, k) * blockScale, acc)
@@ -189,34 +189,54 @@ extension Kernels {
             UnsafeRawPointer(a.evenOdd + 32 * (t * a.blocksPerRow + u))
         }
         @inline(__always) func dx(_ t: Int, _ u: Int) -> UnsafePointer<Float> { UnsafePointer(a.scales + t * a.blocksPerRow + u) }
+        @inline(__always) func dxVector(_ t: Int, _ u: Int) -> SIMD8<Float> { a.scaleVectors[t * a.blocksPerRow + u] }
         @inline(__always) func sums(_ t: Int, _ u: Int) -> UnsafePointer<Int32> { UnsafePointer(a.sums + t * a.blocksPerRow + u) }
         var r = rows.lowerBound
         // One token: two rows at a time, so two chains of FMAs are in flight.
         while a.tokens == 1, r + 2 <= rows.upperBound {
             let first = w.base + r * w.rowBytes, second = first + w.rowBytes
             var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), mins0 = SIMD8<Float>(), mins1 = SIMD8<Float>()
-            for b in 0..<blocks {
-                let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes, u = b * F.unitsPerBlock
-                // The rows stream from memory: ask for the bytes 4 KB ahead before they are needed (measured
-                // here: 11% faster decoding than 2 KB ahead, and 8 KB ahead no better), for both rows.
-                prefetchAhead(format, block0)
-                prefetchAhead(format, block1)
-                let header0 = F.header(block0), header1 = F.header(block1)
-                F.offsets(header0, dx: dx(0, u), sums: sums(0, u), &mins0)
-                F.offsets(header1, dx: dx(0, u), sums: sums(0, u), &mins1)
-                if F.unitsPerBlock == 1 {
-                    let x = values(0, u), scale = dx(0, u).pointee
-                    accumulate(format, &acc0, F.unit(block0, 0), x, header0, 0, dx: scale)
-                    accumulate(format, &acc1, F.unit(block1, 0), x, header1, 0, dx: scale)
-                    continue
+            // Both rows' unit-block `b` (formats with one unit per block).
+            @inline(__always) func addSmallBlock(_ b: Int) {
+                let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes
+                let x = values(0, b), scale = dxVector(0, b)
+                accumulate(format, &acc0, F.unit(block0, 0), x, F.header(block0), 0, dx: scale)
+                accumulate(format, &acc1, F.unit(block1, 0), x, F.header(block1), 0, dx: scale)
+            }
+            // The rows stream from memory: ask for the bytes 4 KB ahead before they are needed (measured
+            // here: 11% faster decoding than 2 KB ahead, and 8 KB ahead no better), for both rows. Blocks
+            // of at most 32 bytes (Q5_0's 22) go two at a time with one request per row, which still
+            // reaches every 64-byte line: the requests are less than a line apart.
+            if F.unitsPerBlock == 1 && 2 * F.blockBytes <= 64 {
+                var b = 0
+                while b + 2 <= blocks {
+                    prefetch(first + b * F.blockBytes + 4096)
+                    prefetch(second + b * F.blockBytes + 4096)
+                    addSmallBlock(b)
+                    addSmallBlock(b + 1)
+                    b += 2
                 }
-                for p in 0..<F.unitsPerBlock / 2 {
-                    let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
-                    let k = 2 * p, x = values(0, u + k), scaleEven = dx(0, u)[k], scaleOdd = dx(0, u)[k + 1]
-                    accumulate(format, &acc0, even0, x, header0, k, dx: scaleEven)
-                    accumulate(format, &acc1, even1, x, header1, k, dx: scaleEven)
-                    accumulate(format, &acc0, odd0, x + 64, header0, k + 1, dx: scaleOdd)
-                    accumulate(format, &acc1, odd1, x + 64, header1, k + 1, dx: scaleOdd)
+                if b < blocks { addSmallBlock(b) }
+            } else {
+                for b in 0..<blocks {
+                    let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes, u = b * F.unitsPerBlock
+                    prefetchAhead(format, block0)
+                    prefetchAhead(format, block1)
+                    if F.unitsPerBlock == 1 {
+                        addSmallBlock(b)
+                        continue
+                    }
+                    let header0 = F.header(block0), header1 = F.header(block1)
+                    F.offsets(header0, dx: dx(0, u), sums: sums(0, u), &mins0)
+                    F.offsets(header1, dx: dx(0, u), sums: sums(0, u), &mins1)
+                    for p in 0..<F.unitsPerBlock / 2 {
+                        let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
+                        let k = 2 * p, x = values(0, u + k), scaleEven = dxVector(0, u + k), scaleOdd = dxVector(0, u + k + 1)
+                        accumulate(format, &acc0, even0, x, header0, k, dx: scaleEven)
+                        accumulate(format, &acc1, even1, x, header1, k, dx: scaleEven)
+                        accumulate(format, &acc0, odd0, x + 64, header0, k + 1, dx: scaleOdd)
+                        accumulate(format, &acc1, odd1, x + 64, header1, k + 1, dx: scaleOdd)
+                    }
                 }
             }
             out[r] = laneTreeSum(acc0) - laneTreeSum(mins0)
@@ -236,13 +256,14 @@ extension Kernels {
                 for b in 0..<blocks {
                     let block = row + b * F.blockBytes, header = F.header(block), u = b * F.unitsPerBlock
                     prefetchAhead(format, block)
-                    forEachUnit(format, block) { k, weights in
+                    @inline(__always) func addUnit(_ k: Int, _ weights: Int16Unit) {
                         @inline(__always) func add(_ acc: inout SIMD8<Float>, _ token: Int) {
-                            accumulate(format, &acc, weights, values(token, u + k), header, k, dx: dx(token, u + k).pointee)
+                            accumulate(format, &acc, weights, values(token, u + k), header, k, dx: dxVector(token, u + k))
                         }
                         add(&acc.0, t); add(&acc.1, t + 1); add(&acc.2, t + 2); add(&acc.3, t + 3)
                         add(&acc.4, t + 4); add(&acc.5, t + 5); add(&acc.6, t + 6); add(&acc.7, t + 7)
                     }
+                    forEachUnit(format, block, addUnit)
                 }
                 out[t * stride + r] = laneTreeSum(acc.0)
                 out[(t + 1) * stride + r] = laneTreeSum(acc.1)
@@ -264,12 +285,13 @@ extension Kernels {
                     F.offsets(header, dx: dx(t + 1, u), sums: sums(t + 1, u), &mins.1)
                     F.offsets(header, dx: dx(t + 2, u), sums: sums(t + 2, u), &mins.2)
                     F.offsets(header, dx: dx(t + 3, u), sums: sums(t + 3, u), &mins.3)
-                    forEachUnit(format, block) { k, weights in
+                    @inline(__always) func addUnit(_ k: Int, _ weights: Int16Unit) {
                         @inline(__always) func add(_ acc: inout SIMD8<Float>, _ token: Int) {
-                            accumulate(format, &acc, weights, values(token, u + k), header, k, dx: dx(token, u + k).pointee)
+                            accumulate(format, &acc, weights, values(token, u + k), header, k, dx: dxVector(token, u + k))
                         }
                         add(&acc.0, t); add(&acc.1, t + 1); add(&acc.2, t + 2); add(&acc.3, t + 3)
                     }
+                    forEachUnit(format, block, addUnit)
                 }
                 out[t * stride + r] = laneTreeSum(acc.0) - laneTreeSum(mins.0)
                 out[(t + 1) * stride + r] = laneTreeSum(acc.1) - laneTreeSum(mins.1)
@@ -282,9 +304,10 @@ extension Kernels {
                 for b in 0..<blocks {
                     let block = row + b * F.blockBytes, header = F.header(block), u = b * F.unitsPerBlock
                     F.offsets(header, dx: dx(t, u), sums: sums(t, u), &mins)
-                    forEachUnit(format, block) { k, weights in
-                        accumulate(format, &acc, weights, values(t, u + k), header, k, dx: dx(t, u + k).pointee)
+                    @inline(__always) func addUnit(_ k: Int, _ weights: Int16Unit) {
+                        accumulate(format, &acc, weights, values(t, u + k), header, k, dx: dxVector(t, u + k))
                     }
+                    forEachUnit(format, block, addUnit)
                 }
                 out[t * stride + r] = laneTreeSum(acc) - laneTreeSum(mins)
                 t += 1
