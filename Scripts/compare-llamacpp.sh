@@ -6,8 +6,15 @@
 # median of the rounds' own ratios (each pairs two runs made a minute apart, so it moves less when the
 # machine's speed drifts from round to round).
 #
+# Each round also measures the memory read rate at each thread count (`phoenix bench --memory-bandwidth`)
+# right after Phoenix's run, with a 1 GiB buffer and with one the size of the model file (a last-level
+# cache of hundreds of MiB holds part of either the weights or that buffer between passes, but not of
+# the larger one). For each decode test it prints the weight bytes read per second (tokens/s ×
+# `weight_bytes_per_token`) as a share of each rate: the median decode rate over the median bandwidth,
+# and the median of the rounds' own shares. --no-bandwidth skips this.
+#
 #   Scripts/compare-llamacpp.sh                         # pp512 and tg128, 2 threads, 3 rounds of 2 repetitions
-#   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [--model PATH] [--json FILE]
+#   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [--model PATH] [--json FILE] [--no-bandwidth]
 #
 # Builds llama-bench with Scripts/build-llamacpp.sh if it is missing (the llama-cpp-python sdist from
 # PyPI) and Phoenix in release mode (PHOENIX_BIN=path skips the build and runs that executable).
@@ -18,7 +25,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-threads=2 rounds=3 reps=2 prompt=512 gen=128 json_out=""
+threads=2 rounds=3 reps=2 prompt=512 gen=128 json_out="" bandwidth=1
 model="${PHOENIX_MODEL:-${PHOENIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/phoenix}/gemma-3-270m-q4_k_m.gguf}"
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -29,6 +36,7 @@ while [[ $# -gt 0 ]]; do
         -n|--n-gen) gen="$2"; shift 2 ;;
         -m|--model) model="$2"; shift 2 ;;
         --json) json_out="$2"; shift 2 ;;
+        --no-bandwidth) bandwidth=0; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -45,6 +53,7 @@ else
     phoenix="$(swift build -c release --show-bin-path)/phoenix"
 fi
 
+model_mib=$(( ($(stat -c %s "$model") + (1 << 20) - 1) >> 20 ))
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo "model $model" >&2
@@ -59,6 +68,11 @@ for round in $(seq 1 "$rounds"); do
             || { cat "$work/llama-$round-$t.log" >&2; exit 1; }
         echo "round $round/$rounds, $t threads: phoenix bench" >&2
         "$phoenix" bench --model "$model" -p "$prompt" -n "$gen" -t "$t" -r "$reps" --json > "$work/phoenix-$round-$t.json"
+        if [[ "$bandwidth" == 1 && "$gen" -gt 0 ]]; then
+            echo "round $round/$rounds, $t threads: memory bandwidth" >&2
+            "$phoenix" bench --memory-bandwidth -t "$t" -r 3 --json > "$work/bandwidth-$round-$t.json"
+            "$phoenix" bench --memory-bandwidth -t "$t" -r 3 --buffer-mib "$model_mib" --json > "$work/bandwidth-$round-$t-model.json"
+        fi
     done
 done
 summary="$((SECONDS - start)) s; load average (1, 5, 15 min) before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -76,10 +90,17 @@ for path in sorted(glob.glob(os.path.join(work, "llama-*.json")), key=round_of):
         test = f"pp{r['n_prompt']}" if r["n_prompt"] > 0 else f"tg{r['n_gen']}"
         rates.setdefault((test, r["n_threads"]), {}).setdefault("llama.cpp", []).append(r["avg_ts"])
 phoenix_commit = "unknown"
+weight_bytes = {}  # (test, threads) -> weight bytes one decode step reads
 for path in sorted(glob.glob(os.path.join(work, "phoenix-*.json")), key=round_of):
     for r in json.load(open(path)):
         phoenix_commit = r["commit"]
         rates.setdefault((r["test"], r["threads"]), {}).setdefault("phoenix", []).append(r["tokens_per_second"])
+        weight_bytes[(r["test"], r["threads"])] = r["weight_bytes_per_token"]
+bandwidth = {}  # (threads, buffer) -> GB/s of each round, in round order; buffer "1 GiB" or "model"
+for path in sorted(glob.glob(os.path.join(work, "bandwidth-*.json")), key=round_of):
+    buffer = "model" if path.endswith("-model.json") else "1 GiB"
+    for r in json.load(open(path)):
+        bandwidth.setdefault((r["threads"], buffer), []).append(r["gigabytes_per_second"])
 
 rows = []
 print(f"{'test':>6} {'threads':>7} {'llama.cpp t/s':>14} {'Phoenix t/s':>12} {'Phoenix/llama.cpp':>18} {'per round':>10}")
@@ -96,6 +117,28 @@ for (test, threads) in sorted(rates, key=lambda k: (k[0][:2] != "pp", k[1])):
                  "llama_cpp_rounds": sides.get("llama.cpp", []), "phoenix_rounds": sides.get("phoenix", []),
                  "round_ratios": round_ratios, "median_round_ratio": per_round})
 print(f"(median over {len(next(iter(rates.values())).get('phoenix', []))} rounds; Phoenix commit {phoenix_commit}; {summary})")
+
+decode_rows = [row for row in rows if row["test"].startswith("tg") and (row["threads"], "1 GiB") in bandwidth]
+if decode_rows:
+    print(f"\n{'test':>6} {'threads':>7} {'weights GB/s':>13} {'buffer':>7} {'memory GB/s':>12} {'share':>6} {'per round':>10}")
+for row in decode_rows:
+    per_token = weight_bytes[(row["test"], row["threads"])]
+    decode = [rate * per_token / 1e9 for rate in row["phoenix_rounds"]]
+    row.update({"weight_bytes_per_token": per_token, "bandwidth": {}})
+    for buffer in ["1 GiB", "model"]:
+        memory = bandwidth.get((row["threads"], buffer), [])
+        if not memory:
+            continue
+        shares = [d / m for d, m in zip(decode, memory) if m > 0]
+        share = statistics.median(decode) / statistics.median(memory)
+        per_round = statistics.median(shares) if shares else float("nan")
+        print(f"{row['test']:>6} {row['threads']:>7} {statistics.median(decode):>13.2f} {buffer:>7} "
+              f"{statistics.median(memory):>12.2f} {share:>6.3f} {per_round:>10.3f}")
+        row["bandwidth"][buffer] = {"rounds_gb_per_s": memory, "share": share, "round_shares": shares,
+                                    "median_round_share": per_round}
+if decode_rows:
+    print("(Phoenix's decode weight reads against `phoenix bench --memory-bandwidth` in the same rounds, with a 1 GiB "
+          "buffer and one the size of the model file)")
 if out:
     json.dump(rows, open(out, "w"), indent=2)
 EOF

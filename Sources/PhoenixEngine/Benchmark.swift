@@ -254,6 +254,9 @@ public enum MemoryBandwidth {
                 var a = SIMD4<UInt64>(), b = SIMD4<UInt64>()
                 for line in range {
                     let p = UnsafeRawPointer(buffer) + line * lineBytes
+                    // As the decode kernels do: without asking 4 KB ahead, the read measured here ran at
+                    // about two thirds of the rate (13.1 against 20.4 GB/s, 2 threads, medians of 6).
+                    Kernels.prefetch(p + 4096)
                     a &+= p.load(as: SIMD4<UInt64>.self)
                     b &+= p.load(fromByteOffset: 32, as: SIMD4<UInt64>.self)
                 }

@@ -143,9 +143,6 @@ extension Kernels {
         _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self))
     }
 
-    @inline(__always)
-    static func prefetch(_ p: UnsafeRawPointer) { phoenix_prefetch(p) }
-
     /// Asks for the bytes 4 KB past `block`, a line for every 64 bytes of a block, so blocks longer
     /// than a line (Q4_K's 144 bytes, Q6_K's 210) have all their lines on the way, not only the first.
     @inline(__always)

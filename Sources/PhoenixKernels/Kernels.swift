@@ -1,3 +1,5 @@
+import CPhoenixX86
+
 /// Every hot loop of the forward pass. Each kernel has a plain scalar twin in `Reference` with the same
 /// signature, and a test compares the two at odd sizes.
 ///
@@ -8,3 +10,10 @@ public enum Kernels {}
 
 /// The scalar definitions the kernels are tested against: readable, never optimized.
 public enum Reference {}
+
+extension Kernels {
+    /// Asks for the cache line at `p` to be brought into the caches: a hint, which never faults, even
+    /// past the end of a buffer.
+    @inlinable @inline(__always)
+    public static func prefetch(_ p: UnsafeRawPointer) { phoenix_prefetch(p) }
+}
