@@ -103,6 +103,8 @@ protocol Int16Format {
     static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>)
     /// Unit `k`'s offset scale (dmin·min; formats with mins).
     static func unitMin(_ header: Header, _ k: Int) -> Float
+    /// The scales of the block's units 0..<8 (formats with eight units and no split scales).
+    static func unitScales(_ header: Header) -> SIMD8<Float>
 }
 
 /// A format implements `unit` (one unit per block) or `units` (units that share loads); each default
@@ -124,6 +126,12 @@ extension Int16Format {
 
     @inline(__always)
     static func unitMin(_ header: Header, _ k: Int) -> Float { 0 }
+
+    @inline(__always)
+    static func unitScales(_ header: Header) -> SIMD8<Float> {
+        SIMD8(scales(header, 0).0, scales(header, 1).0, scales(header, 2).0, scales(header, 3).0,
+              scales(header, 4).0, scales(header, 5).0, scales(header, 6).0, scales(header, 7).0)
+    }
 
     @inline(__always)
     static func laneScales(_ header: Header, _ k: Int) -> SIMD8<Float> {
@@ -168,13 +176,15 @@ extension Kernels {
     @inline(__always)
     static func accumulate<F: Int16Format>(_ format: F.Type, _ acc: inout SIMD8<Float>, _ w: Int16Unit,
                                            _ x: UnsafeRawPointer, _ header: F.Header, _ k: Int, dx blockScale: SIMD8<Float>) {
+        let scale = F.splitScales ? F.laneScales(header, k) : SIMD8(repeating: F.scales(header, k).0)
+        accumulate(&acc, w, x, scale: scale * blockScale)
+    }
+
+    /// `accumulate` with the unit's scale already multiplied by the activation block's.
+    @inline(__always)
+    static func accumulate(_ acc: inout SIMD8<Float>, _ w: Int16Unit, _ x: UnsafeRawPointer, scale: SIMD8<Float>) {
         let low = _mm256_madd_epi16(w.low, load256(x)), high = _mm256_madd_epi16(w.high, load256(x + 32))
-        let sums = _mm256_cvtepi32_ps(_mm256_add_epi32(low, high))
-        if F.splitScales {
-            acc = _mm256_fmadd_ps(sums, F.laneScales(header, k) * blockScale, acc)
-        } else {
-            acc = _mm256_fmadd_ps(sums, SIMD8(repeating: F.scales(header, k).0) * blockScale, acc)
-        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(low, high)), scale, acc)
     }
 
     static func int16Dots<F: Int16Format>(_ format: F.Type, _ w: WeightMatrix, _ rows: Range<Int>,
@@ -226,13 +236,37 @@ extension Kernels {
                     let header0 = F.header(block0), header1 = F.header(block1)
                     F.offsets(header0, dx: dx(0, u), sums: sums(0, u), &mins0)
                     F.offsets(header1, dx: dx(0, u), sums: sums(0, u), &mins1)
-                    for p in 0..<F.unitsPerBlock / 2 {
+                    // Units 2p and 2p + 1 of both rows. The blocks of eight units go through their four
+                    // pairs written out: with the pair as a loop variable the compiler read each unit's
+                    // scale back from a copy of the header on the stack (Q6_K measured 1.12–1.21 times as
+                    // fast unrolled, a matrix in cache; Q4_K unchanged).
+                    @inline(__always) func pair(_ p: Int) {
                         let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
                         let k = 2 * p, x = values(0, u + k), scaleEven = dxVector(0, u + k), scaleOdd = dxVector(0, u + k + 1)
                         accumulate(format, &acc0, even0, x, header0, k, dx: scaleEven)
                         accumulate(format, &acc1, even1, x, header1, k, dx: scaleEven)
                         accumulate(format, &acc0, odd0, x + 64, header0, k + 1, dx: scaleOdd)
                         accumulate(format, &acc1, odd1, x + 64, header1, k + 1, dx: scaleOdd)
+                    }
+                    if F.unitsPerBlock == 8 && !F.splitScales {
+                        // One scale per unit (Q4_K): the eight units' scales times their activation scales
+                        // in one multiply per row, the same products `accumulate` forms one at a time
+                        // (1.07–1.10 times as fast, a matrix in cache).
+                        let dx8 = UnsafeRawPointer(dx(0, u)).loadUnaligned(as: SIMD8<Float>.self)
+                        let scales0 = F.unitScales(header0) * dx8, scales1 = F.unitScales(header1) * dx8
+                        @inline(__always) func scaledPair(_ p: Int) {
+                            let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
+                            let k = 2 * p, x = values(0, u + k)
+                            accumulate(&acc0, even0, x, scale: SIMD8(repeating: scales0[k]))
+                            accumulate(&acc1, even1, x, scale: SIMD8(repeating: scales1[k]))
+                            accumulate(&acc0, odd0, x + 64, scale: SIMD8(repeating: scales0[k + 1]))
+                            accumulate(&acc1, odd1, x + 64, scale: SIMD8(repeating: scales1[k + 1]))
+                        }
+                        scaledPair(0); scaledPair(1); scaledPair(2); scaledPair(3)
+                    } else if F.unitsPerBlock == 8 {
+                        pair(0); pair(1); pair(2); pair(3)
+                    } else {
+                        for p in 0..<F.unitsPerBlock / 2 { pair(p) }
                     }
                 }
             }
@@ -431,6 +465,9 @@ enum Int16Q4_K: Int16Format {
 
     @inline(__always)
     static func unitMin(_ header: (scales: SIMD8<Float>, mins: SIMD8<Float>), _ k: Int) -> Float { header.mins[k] }
+
+    @inline(__always)
+    static func unitScales(_ header: (scales: SIMD8<Float>, mins: SIMD8<Float>)) -> SIMD8<Float> { header.scales }
 
     /// acc[g] += Float(Σq of unit g) · (dmin·min[g] · dx[g]), for the block's eight units at once.
     @inline(__always)
