@@ -176,8 +176,13 @@ extension Kernels {
     @inline(__always)
     static func accumulate<F: Int16Format>(_ format: F.Type, _ acc: inout SIMD8<Float>, _ w: Int16Unit,
                                            _ x: UnsafeRawPointer, _ header: F.Header, _ k: Int, dx blockScale: SIMD8<Float>) {
-        let scale = F.splitScales ? F.laneScales(header, k) : SIMD8(repeating: F.scales(header, k).0)
-        accumulate(&acc, w, x, scale: scale * blockScale)
+        accumulate(&acc, w, x, scale: unitScale(format, header, k, dx: blockScale))
+    }
+
+    /// Unit `k`'s scale per accumulator lane times the activation block's scale `dx` (in every lane).
+    @inline(__always)
+    static func unitScale<F: Int16Format>(_ format: F.Type, _ header: F.Header, _ k: Int, dx: SIMD8<Float>) -> SIMD8<Float> {
+        (F.splitScales ? F.laneScales(header, k) : SIMD8(repeating: F.scales(header, k).0)) * dx
     }
 
     /// `accumulate` with the unit's scale already multiplied by the activation block's.
@@ -236,34 +241,29 @@ extension Kernels {
                     let header0 = F.header(block0), header1 = F.header(block1)
                     F.offsets(header0, dx: dx(0, u), sums: sums(0, u), &mins0)
                     F.offsets(header1, dx: dx(0, u), sums: sums(0, u), &mins1)
+                    // One scale per unit and eight units (Q4_K): the units' scales times their activation
+                    // scales in one multiply per row, the products `unitScale` forms one at a time
+                    // otherwise (1.07–1.10 times as fast, a matrix in cache).
+                    let prescaled = F.unitsPerBlock == 8 && !F.splitScales
+                    let dx8 = prescaled ? UnsafeRawPointer(dx(0, u)).loadUnaligned(as: SIMD8<Float>.self) : SIMD8()
+                    let products0 = prescaled ? F.unitScales(header0) * dx8 : SIMD8()
+                    let products1 = prescaled ? F.unitScales(header1) * dx8 : SIMD8()
+                    @inline(__always) func scale(_ header: F.Header, _ products: SIMD8<Float>, _ k: Int) -> SIMD8<Float> {
+                        prescaled ? SIMD8(repeating: products[k]) : unitScale(format, header, k, dx: dxVector(0, u + k))
+                    }
                     // Units 2p and 2p + 1 of both rows. The blocks of eight units go through their four
                     // pairs written out: with the pair as a loop variable the compiler read each unit's
                     // scale back from a copy of the header on the stack (Q6_K measured 1.12–1.21 times as
                     // fast unrolled, a matrix in cache; Q4_K unchanged).
                     @inline(__always) func pair(_ p: Int) {
                         let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
-                        let k = 2 * p, x = values(0, u + k), scaleEven = dxVector(0, u + k), scaleOdd = dxVector(0, u + k + 1)
-                        accumulate(format, &acc0, even0, x, header0, k, dx: scaleEven)
-                        accumulate(format, &acc1, even1, x, header1, k, dx: scaleEven)
-                        accumulate(format, &acc0, odd0, x + 64, header0, k + 1, dx: scaleOdd)
-                        accumulate(format, &acc1, odd1, x + 64, header1, k + 1, dx: scaleOdd)
+                        let k = 2 * p, x = values(0, u + k)
+                        accumulate(&acc0, even0, x, scale: scale(header0, products0, k))
+                        accumulate(&acc1, even1, x, scale: scale(header1, products1, k))
+                        accumulate(&acc0, odd0, x + 64, scale: scale(header0, products0, k + 1))
+                        accumulate(&acc1, odd1, x + 64, scale: scale(header1, products1, k + 1))
                     }
-                    if F.unitsPerBlock == 8 && !F.splitScales {
-                        // One scale per unit (Q4_K): the eight units' scales times their activation scales
-                        // in one multiply per row, the same products `accumulate` forms one at a time
-                        // (1.07–1.10 times as fast, a matrix in cache).
-                        let dx8 = UnsafeRawPointer(dx(0, u)).loadUnaligned(as: SIMD8<Float>.self)
-                        let scales0 = F.unitScales(header0) * dx8, scales1 = F.unitScales(header1) * dx8
-                        @inline(__always) func scaledPair(_ p: Int) {
-                            let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
-                            let k = 2 * p, x = values(0, u + k)
-                            accumulate(&acc0, even0, x, scale: SIMD8(repeating: scales0[k]))
-                            accumulate(&acc1, even1, x, scale: SIMD8(repeating: scales1[k]))
-                            accumulate(&acc0, odd0, x + 64, scale: SIMD8(repeating: scales0[k + 1]))
-                            accumulate(&acc1, odd1, x + 64, scale: SIMD8(repeating: scales1[k + 1]))
-                        }
-                        scaledPair(0); scaledPair(1); scaledPair(2); scaledPair(3)
-                    } else if F.unitsPerBlock == 8 {
+                    if F.unitsPerBlock == 8 {
                         pair(0); pair(1); pair(2); pair(3)
                     } else {
                         for p in 0..<F.unitsPerBlock / 2 { pair(p) }
