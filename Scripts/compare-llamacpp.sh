@@ -11,7 +11,10 @@
 # cache of hundreds of MiB holds part of either the weights or that buffer between passes, but not of
 # the larger one). For each decode test it prints the weight bytes read per second (tokens/s ×
 # `weight_bytes_per_token`) as a share of each rate: the median decode rate over the median bandwidth,
-# and the median of the rounds' own shares. --no-bandwidth skips this.
+# and the median of the rounds' own shares. It also times each weight format's decode kernel with its
+# matrix in the caches (`phoenix bench --kernel-rates`) and prints the decode weight rate those kernel
+# rates and memory allow together, as a share of memory's: the most the decode share can be. --no-bandwidth
+# skips all of this.
 #
 #   Scripts/compare-llamacpp.sh                         # pp512 and tg128, 2 threads, 3 rounds of 2 repetitions
 #   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [--model PATH] [--json FILE] [--no-bandwidth]
@@ -72,6 +75,8 @@ for round in $(seq 1 "$rounds"); do
             echo "round $round/$rounds, $t threads: memory bandwidth" >&2
             "$phoenix" bench --memory-bandwidth -t "$t" -r 3 --json > "$work/bandwidth-$round-$t.json"
             "$phoenix" bench --memory-bandwidth -t "$t" -r 3 --buffer-mib "$model_mib" --json > "$work/bandwidth-$round-$t-model.json"
+            echo "round $round/$rounds, $t threads: kernel rates" >&2
+            "$phoenix" bench --model "$model" --kernel-rates -t "$t" -r 3 --json > "$work/kernels-$round-$t.json"
         fi
     done
 done
@@ -139,6 +144,31 @@ for row in decode_rows:
 if decode_rows:
     print("(Phoenix's decode weight reads against `phoenix bench --memory-bandwidth` in the same rounds, with a 1 GiB "
           "buffer and one the size of the model file)")
+
+# Per thread count and round: each format's kernel rate in cache, and the decode ceiling they allow with
+# the memory read measured in the same `--kernel-rates` run (each format at the slower of the two).
+ceilings = {}  # threads -> [(ceiling GB/s, memory GB/s)], in round order
+formats = {}   # (threads, format) -> [GB/s]
+for path in sorted(glob.glob(os.path.join(work, "kernels-*.json")), key=round_of):
+    report = json.load(open(path))
+    memory = report["memory"][0]
+    kernels = report["kernels"]
+    seconds = sum(k["bytes_per_token"] / min(k["gigabytes_per_second"], memory["gigabytes_per_second"]) for k in kernels)
+    ceiling = sum(k["bytes_per_token"] for k in kernels) / seconds
+    ceilings.setdefault(memory["threads"], []).append((ceiling, memory["gigabytes_per_second"]))
+    for k in kernels:
+        formats.setdefault((k["threads"], k["format"]), []).append(k["gigabytes_per_second"])
+for threads, rounds_ in sorted(ceilings.items()):
+    shares = [c / m for c, m in rounds_]
+    kernels = ", ".join(f"{fmt} {statistics.median(v):.2f}" for (t, fmt), v in formats.items() if t == threads)
+    print(f"\n{threads} threads: kernels in cache (GB/s): {kernels}; with the model-size memory read "
+          f"({statistics.median([m for _, m in rounds_]):.2f} GB/s) they allow decode at most "
+          f"{statistics.median([c for c, _ in rounds_]):.2f} GB/s, a share of {statistics.median(shares):.3f} "
+          "(median of the rounds' own)")
+    for row in decode_rows:
+        if row["threads"] == threads:
+            row["kernel_ceiling"] = {"rounds_gb_per_s": [c for c, _ in rounds_], "round_shares": shares,
+                                     "formats_gb_per_s": {fmt: v for (t, fmt), v in formats.items() if t == threads}}
 if out:
     json.dump(rows, open(out, "w"), indent=2)
 EOF

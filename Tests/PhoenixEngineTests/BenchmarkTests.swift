@@ -44,4 +44,42 @@ struct BenchmarkTests {
         #expect(throws: EngineError.self) { try context.benchmark(BenchmarkOptions(promptTokens: 8, repetitions: 0)) }
         #expect(throws: EngineError.self) { try context.benchmark(BenchmarkOptions(promptTokens: 32, generatedTokens: 1)) }
     }
+
+    @Test func timesEachFormatOfTheDecodeMatrices() throws {
+        let path = try #require(TestEnvironment.defaultModelPath, "default model missing: run Scripts/install-model.sh")
+        let model = try LoadedModel(path: path)
+        let rates = try KernelRates.measure(model, threads: 1, repetitions: 2)
+
+        // Gemma 3 270M: 18 layers of 7 projection matrices, and the token embedding as the output matrix.
+        #expect(rates.reduce(0) { $0 + $1.matrices } == 18 * 7 + 1)
+        #expect(Set(rates.map(\.format)).count == rates.count)
+        #expect(rates.map(\.bytesPerToken) == rates.map(\.bytesPerToken).sorted(by: >))
+        // The matrices and the vectors (norm weights) are everything a decode step reads.
+        let vectors = model.file.tensors.filter { $0.dimensions.count < 2 }.reduce(0) { $0 + $1.byteCount }
+        #expect(rates.reduce(0) { $0 + $1.bytesPerToken } + vectors == BenchmarkEnvironment.weightBytesPerToken(model))
+        for rate in rates {
+            #expect(rate.threads == 1)
+            #expect(rate.matrixBytes > 0 && rate.matrixBytes <= KernelRates.cachedBytes)
+            #expect(rate.gigabytesPerSecond > 0 && rate.gigabytesPerSecond.isFinite)
+            #expect(rate.samplesGigabytesPerSecond.count == 2)
+            #expect(model.file.tensor(named: rate.matrix)?.type.description == rate.format)
+        }
+        #expect(throws: EngineError.self) { try KernelRates.measure(model, threads: 1, repetitions: 0) }
+    }
+}
+
+@Suite struct KernelRatesCeilingTests {
+    static func rate(_ format: String, bytes: Int, _ gigabytesPerSecond: Double) -> KernelRateResult {
+        KernelRateResult(format: format, threads: 1, matrices: 1, bytesPerToken: bytes, matrix: "m", matrixBytes: 1,
+                         gigabytesPerSecond: gigabytesPerSecond, samplesGigabytesPerSecond: [gigabytesPerSecond], cpu: "")
+    }
+
+    @Test func eachFormatAtTheSlowerOfKernelAndMemory() {
+        // 3 GB at 10 GB/s (the kernel) and 1 GB at 20 GB/s (memory, not the kernel's 40): 0.3 + 0.05 s for 4 GB.
+        let rates = [Self.rate("A", bytes: 3_000_000_000, 10), Self.rate("B", bytes: 1_000_000_000, 40)]
+        #expect(abs(KernelRates.decodeCeiling(rates, memoryGigabytesPerSecond: 20) - 4 / 0.35) < 1e-9)
+        // Kernels faster than memory: memory's rate.
+        #expect(abs(KernelRates.decodeCeiling([Self.rate("A", bytes: 5, 50)], memoryGigabytesPerSecond: 20) - 20) < 1e-9)
+        #expect(KernelRates.decodeCeiling([], memoryGigabytesPerSecond: 20) == 0)
+    }
 }

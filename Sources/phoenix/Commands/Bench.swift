@@ -13,7 +13,11 @@ struct BenchCommand: ParsableCommand {
             list (e.g. 1,2). With --json, prints one JSON array of objects {"test", "threads", \
             "tokens_per_second", "stddev", "model", "commit", "cpu", "peak_resident_bytes", ...}. \
             "commit" is $PHOENIX_COMMIT if set, else `git rev-parse --short HEAD` in the executable's \
-            folder, else "unknown". --memory-bandwidth measures the memory read rate instead.
+            folder, else "unknown". --memory-bandwidth measures the memory read rate instead. \
+            --kernel-rates times each weight format's decode product on a matrix of the model small \
+            enough for the caches, measures the memory read rate with a buffer the size of the model \
+            file, and prints the decode weight rate those allow: each format at the smaller of its \
+            kernel's rate and memory's.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -40,11 +44,15 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("buffer-mib"), help: "Buffer size for --memory-bandwidth, in MiB.")
     var bufferMiB = 1024
 
+    @Flag(help: "Time each weight format's decode kernel with its matrix in the caches, against memory's read rate.")
+    var kernelRates = false
+
     var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
         if promptTokens < 0 || generatedTokens < 0 { throw ValidationError("-p and -n must not be negative") }
-        if promptTokens == 0 && generatedTokens == 0 && !memoryBandwidth { throw ValidationError("-p and -n are both 0") }
+        if memoryBandwidth && kernelRates { throw ValidationError("--memory-bandwidth and --kernel-rates are separate runs") }
+        if promptTokens == 0 && generatedTokens == 0 && !memoryBandwidth && !kernelRates { throw ValidationError("-p and -n are both 0") }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
         let counts = threadCounts
         if counts.isEmpty || counts.count != threads.split(separator: ",").count || counts.contains(where: { $0 < 0 }) {
@@ -55,6 +63,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if memoryBandwidth { return try runMemoryBandwidth() }
+        if kernelRates { return try runKernelRates() }
         let loaded = try model.load()
         var options = BenchmarkOptions(promptTokens: promptTokens, generatedTokens: generatedTokens, repetitions: repetitions)
         options.commit = BenchmarkEnvironment.commit()
@@ -92,6 +101,48 @@ struct BenchCommand: ParsableCommand {
         }
         if json { try printJSON(results) }
     }
+}
+
+extension BenchCommand {
+    /// Per thread count: each format's kernel rate, then the memory read rate (a model-sized buffer)
+    /// and the decode weight rate the two allow.
+    func runKernelRates() throws {
+        let loaded = try model.load()
+        var rates: [KernelRateResult] = [], memory: [MemoryBandwidthResult] = []
+        for count in threadCounts {
+            let measured: [KernelRateResult], read: MemoryBandwidthResult
+            do {
+                measured = try KernelRates.measure(loaded, threads: count, repetitions: repetitions)
+                read = try MemoryBandwidth.measureRead(bufferBytes: max(1 << 20, loaded.file.fileSize), threads: count,
+                                                       repetitions: repetitions)
+            } catch let error as EngineError {
+                throw CommandError(error.description)
+            }
+            rates += measured
+            memory.append(read)
+            guard !json else { continue }
+            print("\(read.threads) threads: each format's decode product on a matrix in the caches (median of \(repetitions))")
+            print("| format | matrices | MB per token |   GB/s | timed                     |")
+            print("| ------ | -------: | -----------: | -----: | ------------------------- |")
+            for r in measured {
+                print("| \(r.format.padding(toLength: 6, withPad: " ", startingAt: 0)) | \(String(r.matrices).leftPadding(8)) "
+                      + "| \(String(format: "%.1f", Double(r.bytesPerToken) / 1e6).leftPadding(12)) "
+                      + "| \(String(format: "%.2f", r.gigabytesPerSecond).leftPadding(6)) "
+                      + "| \(r.matrix.padding(toLength: 25, withPad: " ", startingAt: 0)) |")
+            }
+            let ceiling = KernelRates.decodeCeiling(measured, memoryGigabytesPerSecond: read.gigabytesPerSecond)
+            print(String(format: "memory read, %@ buffer: %.2f GB/s; decode weights at most %.2f GB/s, %.0f%% of it\n",
+                         formatBytes(read.bufferBytes), read.gigabytesPerSecond, ceiling, 100 * ceiling / read.gigabytesPerSecond))
+            fflush(nil)
+        }
+        if json { try printJSON(KernelRatesReport(kernels: rates, memory: memory)) }
+    }
+}
+
+/// `phoenix bench --kernel-rates --json`: both kinds of measurement, per thread count.
+struct KernelRatesReport: Encodable {
+    var kernels: [KernelRateResult]
+    var memory: [MemoryBandwidthResult]
 }
 
 /// llama-bench's markdown table, with the columns that matter on one CPU.
