@@ -107,6 +107,12 @@ protocol Int16Format {
     static func unitScales(_ header: Header) -> SIMD8<Float>
 }
 
+extension Int16Format {
+    /// Whether the one-token kernel multiplies a block's unit scales by their activation scales all at
+    /// once (`unitScales`): eight units with one scale each.
+    static var prescaled: Bool { unitsPerBlock == 8 && !splitScales }
+}
+
 /// A format implements `unit` (one unit per block) or `units` (units that share loads); each default
 /// is written with the other.
 extension Int16Format {
@@ -204,75 +210,94 @@ extension Kernels {
         @inline(__always) func dxVector(_ t: Int, _ u: Int) -> SIMD8<Float> { a.scaleVectors[t * a.blocksPerRow + u] }
         @inline(__always) func sums(_ t: Int, _ u: Int) -> UnsafePointer<Int32> { UnsafePointer(a.sums + t * a.blocksPerRow + u) }
         var r = rows.lowerBound
+        // One scale per unit and eight units (Q4_K, `F.prescaled`): each block's eight unit scales
+        // times their activation scales in one multiply per row, the products `unitScale` forms one at
+        // a time otherwise (1.07–1.10 times as fast, a matrix in cache). The products then go through
+        // memory, 16 floats of `products` (two rows' worth): stored through `store` and each loaded
+        // with a broadcast through `load`, which the compiler cannot prove is the same address. From a
+        // register it extracted every lane with shuffles and multiplied it again as a scalar (32 scalar
+        // multiplies and about as many shuffles per block and pair of rows).
         // One token: two rows at a time, so two chains of FMAs are in flight.
-        while a.tokens == 1, r + 2 <= rows.upperBound {
-            let first = w.base + r * w.rowBytes, second = first + w.rowBytes
-            var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), mins0 = SIMD8<Float>(), mins1 = SIMD8<Float>()
-            // Both rows' unit-block `b` (formats with one unit per block).
-            @inline(__always) func addSmallBlock(_ b: Int) {
-                let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes
-                let x = values(0, b), scale = dxVector(0, b)
-                accumulate(format, &acc0, F.unit(block0, 0), x, F.header(block0), 0, dx: scale)
-                accumulate(format, &acc1, F.unit(block1, 0), x, F.header(block1), 0, dx: scale)
-            }
-            // The rows stream from memory: ask for the bytes 4 KB ahead before they are needed (measured
-            // here: 11% faster decoding than 2 KB ahead, and 8 KB ahead no better), for both rows. Blocks
-            // of at most 32 bytes (Q5_0's 22) go two at a time with one request per row, which still
-            // reaches every 64-byte line: the requests are less than a line apart.
-            if F.unitsPerBlock == 1 && 2 * F.blockBytes <= 64 {
-                var b = 0
-                while b + 2 <= blocks {
-                    prefetch(first + b * F.blockBytes + 4096)
-                    prefetch(second + b * F.blockBytes + 4096)
-                    addSmallBlock(b)
-                    addSmallBlock(b + 1)
-                    b += 2
+        @inline(__always) func oneToken(products: (store: UnsafeMutablePointer<Float>, load: UnsafePointer<Float>)?) {
+            while a.tokens == 1, r + 2 <= rows.upperBound {
+                let first = w.base + r * w.rowBytes, second = first + w.rowBytes
+                var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), mins0 = SIMD8<Float>(), mins1 = SIMD8<Float>()
+                // Both rows' unit-block `b` (formats with one unit per block).
+                @inline(__always) func addSmallBlock(_ b: Int) {
+                    let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes
+                    let x = values(0, b), scale = dxVector(0, b)
+                    accumulate(format, &acc0, F.unit(block0, 0), x, F.header(block0), 0, dx: scale)
+                    accumulate(format, &acc1, F.unit(block1, 0), x, F.header(block1), 0, dx: scale)
                 }
-                if b < blocks { addSmallBlock(b) }
-            } else {
-                for b in 0..<blocks {
-                    let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes, u = b * F.unitsPerBlock
-                    prefetchAhead(format, block0)
-                    prefetchAhead(format, block1)
-                    if F.unitsPerBlock == 1 {
+                // The rows stream from memory: ask for the bytes 4 KB ahead before they are needed (measured
+                // here: 11% faster decoding than 2 KB ahead, and 8 KB ahead no better), for both rows. Blocks
+                // of at most 32 bytes (Q5_0's 22) go two at a time with one request per row, which still
+                // reaches every 64-byte line: the requests are less than a line apart.
+                if F.unitsPerBlock == 1 && 2 * F.blockBytes <= 64 {
+                    var b = 0
+                    while b + 2 <= blocks {
+                        prefetch(first + b * F.blockBytes + 4096)
+                        prefetch(second + b * F.blockBytes + 4096)
                         addSmallBlock(b)
-                        continue
+                        addSmallBlock(b + 1)
+                        b += 2
                     }
-                    let header0 = F.header(block0), header1 = F.header(block1)
-                    F.offsets(header0, dx: dx(0, u), sums: sums(0, u), &mins0)
-                    F.offsets(header1, dx: dx(0, u), sums: sums(0, u), &mins1)
-                    // One scale per unit and eight units (Q4_K): the units' scales times their activation
-                    // scales in one multiply per row, the products `unitScale` forms one at a time
-                    // otherwise (1.07–1.10 times as fast, a matrix in cache).
-                    let prescaled = F.unitsPerBlock == 8 && !F.splitScales
-                    let dx8 = prescaled ? UnsafeRawPointer(dx(0, u)).loadUnaligned(as: SIMD8<Float>.self) : SIMD8()
-                    let products0 = prescaled ? F.unitScales(header0) * dx8 : SIMD8()
-                    let products1 = prescaled ? F.unitScales(header1) * dx8 : SIMD8()
-                    @inline(__always) func scale(_ header: F.Header, _ products: SIMD8<Float>, _ k: Int) -> SIMD8<Float> {
-                        prescaled ? SIMD8(repeating: products[k]) : unitScale(format, header, k, dx: dxVector(0, u + k))
-                    }
-                    // Units 2p and 2p + 1 of both rows. The blocks of eight units go through their four
-                    // pairs written out: with the pair as a loop variable the compiler read each unit's
-                    // scale back from a copy of the header on the stack (Q6_K measured 1.12–1.21 times as
-                    // fast unrolled, a matrix in cache; Q4_K unchanged).
-                    @inline(__always) func pair(_ p: Int) {
-                        let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
-                        let k = 2 * p, x = values(0, u + k)
-                        accumulate(&acc0, even0, x, scale: scale(header0, products0, k))
-                        accumulate(&acc1, even1, x, scale: scale(header1, products1, k))
-                        accumulate(&acc0, odd0, x + 64, scale: scale(header0, products0, k + 1))
-                        accumulate(&acc1, odd1, x + 64, scale: scale(header1, products1, k + 1))
-                    }
-                    if F.unitsPerBlock == 8 {
-                        pair(0); pair(1); pair(2); pair(3)
-                    } else {
-                        for p in 0..<F.unitsPerBlock / 2 { pair(p) }
+                    if b < blocks { addSmallBlock(b) }
+                } else {
+                    for b in 0..<blocks {
+                        let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes, u = b * F.unitsPerBlock
+                        prefetchAhead(format, block0)
+                        prefetchAhead(format, block1)
+                        if F.unitsPerBlock == 1 {
+                            addSmallBlock(b)
+                            continue
+                        }
+                        let header0 = F.header(block0), header1 = F.header(block1)
+                        F.offsets(header0, dx: dx(0, u), sums: sums(0, u), &mins0)
+                        F.offsets(header1, dx: dx(0, u), sums: sums(0, u), &mins1)
+                        if F.prescaled {
+                            let dx8 = UnsafeRawPointer(dx(0, u)).loadUnaligned(as: SIMD8<Float>.self)
+                            let store = UnsafeMutableRawPointer(products.unsafelyUnwrapped.store)
+                            store.storeBytes(of: F.unitScales(header0) * dx8, as: SIMD8<Float>.self)
+                            store.storeBytes(of: F.unitScales(header1) * dx8, toByteOffset: 32, as: SIMD8<Float>.self)
+                        }
+                        // Unit k's scale for the row whose products start at `load` (prescaled) or whose
+                        // header is `header` (the others).
+                        @inline(__always) func scale(_ header: F.Header, _ row: Int, _ k: Int) -> SIMD8<Float> {
+                            F.prescaled ? SIMD8(repeating: products.unsafelyUnwrapped.load[8 * row + k])
+                                      : unitScale(format, header, k, dx: dxVector(0, u + k))
+                        }
+                        // Units 2p and 2p + 1 of both rows. The blocks of eight units go through their four
+                        // pairs written out: with the pair as a loop variable the compiler read each unit's
+                        // scale back from a copy of the header on the stack (Q6_K measured 1.12–1.21 times as
+                        // fast unrolled, a matrix in cache; Q4_K unchanged).
+                        @inline(__always) func pair(_ p: Int) {
+                            let (even0, odd0) = F.units(block0, pair: p), (even1, odd1) = F.units(block1, pair: p)
+                            let k = 2 * p, x = values(0, u + k)
+                            accumulate(&acc0, even0, x, scale: scale(header0, 0, k))
+                            accumulate(&acc1, even1, x, scale: scale(header1, 1, k))
+                            accumulate(&acc0, odd0, x + 64, scale: scale(header0, 0, k + 1))
+                            accumulate(&acc1, odd1, x + 64, scale: scale(header1, 1, k + 1))
+                        }
+                        if F.unitsPerBlock == 8 {
+                            pair(0); pair(1); pair(2); pair(3)
+                        } else {
+                            for p in 0..<F.unitsPerBlock / 2 { pair(p) }
+                        }
                     }
                 }
+                out[r] = laneTreeSum(acc0) - laneTreeSum(mins0)
+                out[r + 1] = laneTreeSum(acc1) - laneTreeSum(mins1)
+                r += 2
             }
-            out[r] = laneTreeSum(acc0) - laneTreeSum(mins0)
-            out[r + 1] = laneTreeSum(acc1) - laneTreeSum(mins1)
-            r += 2
+        }
+        if F.prescaled && a.tokens == 1 {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { products in
+                let base = products.baseAddress!
+                oneToken(products: (phoenix_opaque_floats(base), UnsafePointer(phoenix_opaque_floats(base))))
+            }
+        } else {
+            oneToken(products: nil)
         }
         // Otherwise a row at a time, its units widened once for up to eight tokens (four for Q4_K, whose
         // offsets would need eight more registers). The eight- and four-token loops are written out: one

@@ -25,6 +25,10 @@ static inline __attribute__((always_inline, target("avx2"))) __m128i phoenix_hig
 static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_pack_int16(__m256i a, __m256i b) {
     return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
 }
+// Returns `p`, from code the Swift compiler cannot see into (shim.c). Vector lanes stored through one
+// such pointer and loaded back through another cannot be forwarded from the register, so each load
+// stays a broadcast from memory; forwarded, LLVM extracts the lanes with shuffles (see Int16Dot.swift).
+float *phoenix_opaque_floats(float *p);
 // Every half-precision bit pattern as a float (filled when the program loads, in shim.c). A kernel
 // that turns a block's fp16 scale into a float with this does a plain load; converting in registers
 // takes shuffles (inserting the 16 bits, the conversion itself), on the one port (on Intel cores) that
