@@ -18,7 +18,8 @@ public struct KernelRateResult: Sendable, Codable, Equatable {
     /// The matrices of this format one decode step multiplies with, and their bytes.
     public var matrices: Int
     public var bytesPerToken: Int
-    /// The matrix timed (its first rows, at most `KernelRates.cachedBytes`) and the bytes timed.
+    /// The matrix timed (its first rows, at most `KernelRates.cachedBytes` unless one row is larger) and
+    /// the bytes timed.
     public var matrix: String
     public var matrixBytes: Int
     /// Median over repetitions, in 10⁹ weight bytes per second.
@@ -51,8 +52,9 @@ public enum KernelRates {
         guard repetitions >= 1 else { throw EngineError.invalidParameter("repetitions must be at least 1") }
         let pool = ThreadPool(threadCount: threads > 0 ? threads : ThreadPool.availableCores)
         let groups = Dictionary(grouping: decodeMatrices(model.file), by: \.type)
+        let bytesPerToken = groups.mapValues { tensors in tensors.reduce(0) { $0 + $1.byteCount } }
         var results: [KernelRateResult] = []
-        for (type, tensors) in groups.sorted(by: { $0.value.reduce(0) { $0 + $1.byteCount } > $1.value.reduce(0) { $0 + $1.byteCount } }) {
+        for (type, tensors) in groups.sorted(by: { bytesPerToken[$0.key]! > bytesPerToken[$1.key]! }) {
             let largest = tensors.max { $0.byteCount < $1.byteCount }!
             let rowBytes = largest.byteCount / largest.rowCount
             let rows = max(1, min(largest.rowCount, cachedBytes / rowBytes))
@@ -60,7 +62,7 @@ public enum KernelRates {
             let matrix = WeightMatrix(type: type, rows: rows, columns: largest.rowLength, bytes: bytes)
             let samples = time(matrix, pool: pool, repetitions: repetitions)
             results.append(KernelRateResult(format: type.description, threads: pool.threadCount, matrices: tensors.count,
-                                            bytesPerToken: tensors.reduce(0) { $0 + $1.byteCount }, matrix: largest.name,
+                                            bytesPerToken: bytesPerToken[type]!, matrix: largest.name,
                                             matrixBytes: bytes.count, gigabytesPerSecond: median(samples),
                                             samplesGigabytesPerSecond: samples, cpu: BenchmarkEnvironment.cpuModelName()))
         }
@@ -76,13 +78,12 @@ public enum KernelRates {
         return seconds > 0 ? bytes / seconds : 0
     }
 
-    /// The quantized matrices a decode step multiplies with: every tensor of two or more dimensions in
-    /// a format with a decode kernel, the token embedding only when it is also the output matrix (tied).
+    /// The matrices a decode step multiplies with: every tensor of two or more dimensions, the token
+    /// embedding only when it is also the output matrix (tied). Formats without a 16-bit decode kernel
+    /// are timed too, through the float path `Kernels.matmul` takes for them.
     static func decodeMatrices(_ file: GGUFFile) -> [GGUFTensorInfo] {
         let tied = file.tensor(named: "output.weight") == nil
-        return file.tensors.filter { tensor in
-            tensor.dimensions.count >= 2 && Kernels.hasInt16Dot(tensor.type) && (tied || tensor.name != "token_embd.weight")
-        }
+        return file.tensors.filter { $0.dimensions.count >= 2 && (tied || $0.name != "token_embd.weight") }
     }
 
     /// Rates in GB/s of `repetitions` timed runs, each of enough products to read 256 MiB.

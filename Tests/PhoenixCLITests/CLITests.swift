@@ -37,6 +37,7 @@ struct CLITests {
             (["generate", "--prompt", "x", "--model", "/nonexistent/model.gguf"], "does not exist"),
             (["perplexity", "--file", "/nonexistent.txt", "--ctx", "2"], "--ctx must be at least 4"),
             (["inspect", "--dequantize"], "--dequantize needs --tensor"),
+            (["bench", "--kernel-rates", "--memory-bandwidth"], "--memory-bandwidth and --kernel-rates are separate runs"),
         ]
         for (arguments, message) in cases {
             let run = try Self.phoenix(arguments)

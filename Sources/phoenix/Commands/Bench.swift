@@ -120,6 +120,7 @@ extension BenchCommand {
             }
             rates += measured
             memory.append(read)
+            guard !measured.isEmpty else { throw CommandError("the model has no weight matrices to time") }
             guard !json else { continue }
             print("\(read.threads) threads: each format's decode product on a matrix in the caches (median of \(repetitions))")
             print("| format | matrices | MB per token |   GB/s | timed                     |")
