@@ -4,7 +4,8 @@ import CPhoenixX86
 #endif
 
 /// Decoding's matrix-vector products: quantized weight rows times activations quantized to 16-bit
-/// integers (`Int16Activations`), for Q8_0, Q5_0, Q4_K and Q6_K, the formats of the default model.
+/// integers (`Int16Activations`), for Q8_0, Q5_0, Q4_K and Q6_K, the formats of the default model, and
+/// Q4_0 and Q5_K.
 ///
 /// A decode step reads every weight once and uses it once, so what counts is how few instructions a
 /// weight costs. Here a unit of 32 weights is widened from its 4- to 8-bit codes to 16-bit lanes and
@@ -18,7 +19,8 @@ import CPhoenixX86
 ///                                                                          lanes 0..<4 (positions
 ///                                                                          0..<16) take lowScale,
 ///                                                                          4..<8 highScale
-///     mins[g]    = fma(Float(Σq), minScale · dx, mins[g])                  Q4_K's offsets, g = unit mod 8
+///     mins[g]    = fma(Float(Σq), minScale · dx, mins[g])                  Q4_K's and Q5_K's offsets,
+///                                                                          g = unit mod 8
 ///
 /// and the dot product is `laneTreeSum(acc) − laneTreeSum(mins)`. Scales are multiplied by dx before
 /// the FMA, as written (in all eight lanes at once, which gives the same bits). `Reference.int16Dot`
@@ -28,7 +30,7 @@ extension Kernels {
     /// Whether `int16Dots` handles `type`.
     @inlinable
     public static func hasInt16Dot(_ type: QuantType) -> Bool {
-        type == .q8_0 || type == .q5_0 || type == .q4_K || type == .q6_K
+        type == .q8_0 || type == .q5_0 || type == .q4_K || type == .q6_K || type == .q4_0 || type == .q5_K
     }
 
     /// out[t · outStride + r] = row r of `w` · token t of `a`, for r in `rows` and every token of `a`.
@@ -41,6 +43,8 @@ extension Kernels {
         case .q5_0: int16Dots(Int16Q5_0.self, w, rows, a, out, outStride)
         case .q4_K: int16Dots(Int16Q4_K.self, w, rows, a, out, outStride)
         case .q6_K: int16Dots(Int16Q6_K.self, w, rows, a, out, outStride)
+        case .q4_0: int16Dots(Int16Q4_0.self, w, rows, a, out, outStride)
+        case .q5_K: int16Dots(Int16Q5_K.self, w, rows, a, out, outStride)
         default: preconditionFailure("int16Dots: no 16-bit form for \(w.type)")
         }
         #else
@@ -68,6 +72,20 @@ extension Kernels {
 struct Int16Unit {
     var low: __m256i
     var high: __m256i
+
+    /// 32 signed bytes in position order, lane j of the result taking byte 2j (`low`) and byte 2j + 1
+    /// (`high`), sign-extended by arithmetic shifts.
+    @inline(__always)
+    init(signedBytes bytes: __m256i) {
+        low = _mm256_srai_epi16(_mm256_slli_epi16(bytes, 8), 8)
+        high = _mm256_srai_epi16(bytes, 8)
+    }
+
+    @inline(__always)
+    init(low: __m256i, high: __m256i) {
+        self.low = low
+        self.high = high
+    }
 
     /// The codes in position order: weights 0..<16, then 16..<32.
     @inline(__always)
@@ -155,6 +173,16 @@ extension Kernels {
     @inline(__always)
     static func load256(_ p: UnsafeRawPointer) -> __m256i {
         _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self))
+    }
+
+    /// The 16 bytes of nibbles at `p` (Q4_0's and Q5_0's: low nibbles weights 0..<16, high ones 16..<32)
+    /// as 32 bytes in position order. Both 128-bit halves get the 16 bytes; the low half keeps the low
+    /// nibbles, the high half the high ones, shifted down within its 32-bit lanes.
+    @inline(__always)
+    static func nibbleBytes(_ p: UnsafeRawPointer) -> __m256i {
+        let nibbles = _mm256_broadcastsi128_si256(load128(p))
+        let keep = _mm256_setr_epi64x(0x0F0F_0F0F_0F0F_0F0F, 0x0F0F_0F0F_0F0F_0F0F, -0x0F0F_0F0F_0F0F_0F10, -0x0F0F_0F0F_0F0F_0F10)
+        return _mm256_srlv_epi32(_mm256_and_si256(nibbles, keep), _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4))
     }
 
     /// Asks for the bytes 4 KB past `block`, a line for every 64 bytes of a block, so blocks longer
@@ -394,8 +422,7 @@ enum Int16Q8_0: Int16Format {
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
         // Lane j holds code 2j in its low byte and code 2j + 1 in its high byte; arithmetic shifts
         // sign-extend either.
-        let codes = Kernels.load256(block + 2)
-        return Int16Unit(low: _mm256_srai_epi16(_mm256_slli_epi16(codes, 8), 8), high: _mm256_srai_epi16(codes, 8))
+        return Int16Unit(signedBytes: Kernels.load256(block + 2))
     }
 
     @inline(__always)
@@ -424,11 +451,7 @@ enum Int16Q5_0: Int16Format {
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
-        // The 16 bytes of nibbles in both 128-bit halves; the low half keeps the low nibbles (weights
-        // 0..<16), the high half the high ones, shifted down within its 32-bit lanes.
-        let nibbles = _mm256_broadcastsi128_si256(Kernels.load128(block + 6))
-        let keep = _mm256_setr_epi64x(0x0F0F_0F0F_0F0F_0F0F, 0x0F0F_0F0F_0F0F_0F0F, -0x0F0F_0F0F_0F0F_0F10, -0x0F0F_0F0F_0F0F_0F10)
-        let codes = _mm256_srlv_epi32(_mm256_and_si256(nibbles, keep), _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4))
+        let codes = Kernels.nibbleBytes(block + 6)
         // Byte j is all ones where high bit j is set: byte j takes byte j/8 of the 32 bits, every other
         // bit of it is forced to 1, and only then can it equal 0xFF.
         let highBits = _mm256_set1_epi32(block.loadUnaligned(fromByteOffset: 2, as: Int32.self))
@@ -438,8 +461,27 @@ enum Int16Q5_0: Int16Format {
         let set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi8(-1))
         // code − 16 = nibble + (high bit set ? 0 : −16), in signed bytes; then lane j's low byte (position
         // 2j) and high byte (2j + 1), sign-extended by arithmetic shifts.
-        let signed = _mm256_add_epi8(codes, _mm256_andnot_si256(set, _mm256_set1_epi8(-16)))
-        return Int16Unit(low: _mm256_srai_epi16(_mm256_slli_epi16(signed, 8), 8), high: _mm256_srai_epi16(signed, 8))
+        return Int16Unit(signedBytes: _mm256_add_epi8(codes, _mm256_andnot_si256(set, _mm256_set1_epi8(-16))))
+    }
+}
+
+/// Q4_0: 18-byte blocks of 32: fp16 d, then 16 bytes of nibbles (low ones weights 0..<16, high ones
+/// 16..<32); w = d · (q − 8). Q5_0 without its high bits.
+enum Int16Q4_0: Int16Format {
+    static var blockBytes: Int { 18 }
+    static var unitsPerBlock: Int { 1 }
+    static var splitScales: Bool { false }
+    static var hasMins: Bool { false }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Float { phoenix_half(block.loadUnaligned(as: UInt16.self)) }
+
+    @inline(__always)
+    static func scales(_ d: Float, _ k: Int) -> (Float, Float) { (d, d) }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
+        Int16Unit(signedBytes: _mm256_add_epi8(Kernels.nibbleBytes(block + 2), _mm256_set1_epi8(-8)))
     }
 }
 
@@ -500,6 +542,50 @@ enum Int16Q4_K: Int16Format {
                         sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {
         let scales = UnsafeRawPointer(dx).loadUnaligned(as: SIMD8<Float>.self)
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Kernels.load256(sums)), header.mins * scales, acc)
+    }
+}
+
+/// Q5_K: 176-byte super-blocks of 256: fp16 d and dmin and 12 bytes of scales and mins, all as Q4_K's,
+/// 32 bytes of fifth bits (bit g of byte l belongs to unit g's code l), then 128 bytes of nibbles laid
+/// out as Q4_K's; w = d·scale·q − dmin·min.
+enum Int16Q5_K: Int16Format {
+    typealias Header = (scales: SIMD8<Float>, mins: SIMD8<Float>)
+    static var blockBytes: Int { 176 }
+    static var unitsPerBlock: Int { 8 }
+    static var splitScales: Bool { false }
+    static var hasMins: Bool { true }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Header { Int16Q4_K.header(block) }
+
+    /// Q4_K's two units of the nibble bytes 48 + 32p..<80 + 32p, each code with its fifth bit. In 16-bit
+    /// lanes of the fifth-bit bytes, lane j holds byte 2j in bits 0..<8 and byte 2j + 1 in 8..<16, so unit
+    /// k's bit is lane bit k at even positions and k + 8 at odd ones: a shift to bit 4 and a mask away.
+    @inline(__always)
+    static func units(_ block: UnsafeRawPointer, pair p: Int) -> (Int16Unit, Int16Unit) {
+        let (even, odd) = Int16Q4_K.units(block + 32, pair: p)
+        let fifths = Kernels.load256(block + 16), sixteen = _mm256_set1_epi16(16)
+        @inline(__always) func fifth(_ bit: Int) -> __m256i {  // lane bit `bit`, as 16 or 0
+            let moved = bit >= 4 ? _mm256_srli_epi16(fifths, Int32(bit - 4)) : _mm256_slli_epi16(fifths, Int32(4 - bit))
+            return _mm256_and_si256(moved, sixteen)
+        }
+        let k = 2 * p
+        return (Int16Unit(low: _mm256_or_si256(even.low, fifth(k)), high: _mm256_or_si256(even.high, fifth(k + 8))),
+                Int16Unit(low: _mm256_or_si256(odd.low, fifth(k + 1)), high: _mm256_or_si256(odd.high, fifth(k + 9))))
+    }
+
+    @inline(__always)
+    static func scales(_ header: Header, _ k: Int) -> (Float, Float) { Int16Q4_K.scales(header, k) }
+
+    @inline(__always)
+    static func unitMin(_ header: Header, _ k: Int) -> Float { Int16Q4_K.unitMin(header, k) }
+
+    @inline(__always)
+    static func unitScales(_ header: Header) -> SIMD8<Float> { Int16Q4_K.unitScales(header) }
+
+    @inline(__always)
+    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {
+        Int16Q4_K.offsets(header, dx: dx, sums: sums, &acc)
     }
 }
 

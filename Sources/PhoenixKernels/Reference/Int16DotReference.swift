@@ -24,7 +24,9 @@ extension Reference {
                 let scale = type == .q6_K && l >= 4 ? unit.highScale : unit.lowScale
                 acc[l] = acc[l].addingProduct(Float(low[l] + high[l]), scale * dx)
             }
-            if type == .q4_K { mins[u % 8] = mins[u % 8].addingProduct(Float(a.sums[block]), unit.minScale * dx) }
+            if type == .q4_K || type == .q5_K {
+                mins[u % 8] = mins[u % 8].addingProduct(Float(a.sums[block]), unit.minScale * dx)
+            }
         }
         return laneTreeSum(acc) - laneTreeSum(mins)
     }
@@ -44,6 +46,10 @@ extension Reference {
             let block = row + 34 * u
             let codes = (0..<32).map { Int32(block.load(fromByteOffset: 2 + $0, as: Int8.self)) }
             return (codes, half(block, 0), half(block, 0), 0)
+        case .q4_0:
+            let block = row + 18 * u
+            let codes = (0..<32).map { j in (j < 16 ? byte(block, 2 + j) & 15 : byte(block, 2 + j - 16) >> 4) - 8 }
+            return (codes, half(block, 0), half(block, 0), 0)
         case .q5_0:
             let block = row + 22 * u
             let highBits = (0..<4).reduce(UInt32(0)) { $0 | UInt32(byte(block, 2 + $1)) << (8 * $1) }
@@ -52,13 +58,17 @@ extension Reference {
                 return nibble | Int32((highBits >> j) & 1) << 4 - 16
             }
             return (codes, half(block, 0), half(block, 0), 0)
-        case .q4_K:
-            let block = row + 144 * (u / 8), g = u % 8
+        case .q4_K, .q5_K:
+            let fifths = type == .q5_K  // Q5_K: Q4_K's header, 32 bytes of fifth bits, then Q4_K's nibbles
+            let block = row + (fifths ? 176 : 144) * (u / 8), g = u % 8
             let packed = (0..<12).map { UInt8(byte(block, 4 + $0)) }
             let (scale, min) = g < 4
                 ? (packed[g] & 63, packed[g + 4] & 63)
                 : ((packed[g + 4] & 15) | (packed[g - 4] >> 6) << 4, (packed[g + 4] >> 4) | (packed[g] >> 6) << 4)
-            let codes = (0..<32).map { j in (byte(block, 16 + 32 * (g / 2) + j) >> (4 * (g % 2))) & 15 }
+            let codes = (0..<32).map { j in
+                let nibble = (byte(block, (fifths ? 48 : 16) + 32 * (g / 2) + j) >> (4 * (g % 2))) & 15
+                return fifths ? nibble | ((byte(block, 16 + j) >> g) & 1) << 4 : nibble
+            }
             let d = half(block, 0), dmin = half(block, 2)
             return (codes, d * Float(scale), d * Float(scale), dmin * Float(min))
         case .q6_K:
