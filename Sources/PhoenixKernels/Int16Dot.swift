@@ -5,7 +5,7 @@ import CPhoenixX86
 
 /// Decoding's matrix-vector products: quantized weight rows times activations quantized to 16-bit
 /// integers (`Int16Activations`), for Q8_0, Q5_0, Q4_K and Q6_K, the formats of the default model, and
-/// Q4_0 and Q5_K.
+/// Q4_0, Q4_1, Q5_1 and Q5_K.
 ///
 /// A decode step reads every weight once and uses it once, so what counts is how few instructions a
 /// weight costs. Here a unit of 32 weights is widened from its 4- to 8-bit codes to 16-bit lanes and
@@ -20,7 +20,9 @@ import CPhoenixX86
 ///                                                                          0..<16) take lowScale,
 ///                                                                          4..<8 highScale
 ///     mins[g]    = fma(Float(Σq), minScale · dx, mins[g])                  Q4_K's and Q5_K's offsets,
-///                                                                          g = unit mod 8
+///                                                                          g = unit mod 8; Q4_1's and
+///                                                                          Q5_1's (one unit a block),
+///                                                                          g = 0
 ///
 /// and the dot product is `laneTreeSum(acc) − laneTreeSum(mins)`. Scales are multiplied by dx before
 /// the FMA, as written (in all eight lanes at once, which gives the same bits). `Reference.int16Dot`
@@ -30,7 +32,10 @@ extension Kernels {
     /// Whether `int16Dots` handles `type`.
     @inlinable
     public static func hasInt16Dot(_ type: QuantType) -> Bool {
-        type == .q8_0 || type == .q5_0 || type == .q4_K || type == .q6_K || type == .q4_0 || type == .q5_K
+        switch type {
+        case .q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1: true
+        default: false
+        }
     }
 
     /// out[t · outStride + r] = row r of `w` · token t of `a`, for r in `rows` and every token of `a`.
@@ -45,6 +50,8 @@ extension Kernels {
         case .q6_K: int16Dots(Int16Q6_K.self, w, rows, a, out, outStride)
         case .q4_0: int16Dots(Int16Q4_0.self, w, rows, a, out, outStride)
         case .q5_K: int16Dots(Int16Q5_K.self, w, rows, a, out, outStride)
+        case .q4_1: int16Dots(Int16Q4_1.self, w, rows, a, out, outStride)
+        case .q5_1: int16Dots(Int16Q5_1.self, w, rows, a, out, outStride)
         default: preconditionFailure("int16Dots: no 16-bit form for \(w.type)")
         }
         #else
@@ -175,7 +182,19 @@ extension Kernels {
         _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self))
     }
 
-    /// The 16 bytes of nibbles at `p` (Q4_0's and Q5_0's: low nibbles weights 0..<16, high ones 16..<32)
+    /// The 32 fifth bits at `p` (Q5_0's and Q5_1's, little-endian) as 32 bytes in position order, all
+    /// ones where the bit is set: byte j takes byte j/8 of the 32 bits, every other bit of it is forced
+    /// to 1, and only then can it equal 0xFF.
+    @inline(__always)
+    static func fifthBitBytes(_ p: UnsafeRawPointer) -> __m256i {
+        let bits = _mm256_set1_epi32(p.loadUnaligned(as: Int32.self))
+        let spread = _mm256_shuffle_epi8(bits, _mm256_setr_epi64x(0, 0x0101_0101_0101_0101, 0x0202_0202_0202_0202,
+                                                                  0x0303_0303_0303_0303))
+        let others = _mm256_set1_epi64x(0x7FBF_DFEF_F7FB_FDFE)
+        return _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi8(-1))
+    }
+
+    /// The 16 bytes of nibbles at `p` (Q4_0's, Q4_1's, Q5_0's and Q5_1's: low nibbles weights 0..<16, high ones 16..<32)
     /// as 32 bytes in position order. Both 128-bit halves get the 16 bytes; the low half keeps the low
     /// nibbles, the high half the high ones, shifted down within its 32-bit lanes.
     @inline(__always)
@@ -253,9 +272,13 @@ extension Kernels {
                 // Both rows' unit-block `b` (formats with one unit per block).
                 @inline(__always) func addSmallBlock(_ b: Int) {
                     let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes
-                    let x = values(0, b), scale = dxVector(0, b)
-                    accumulate(format, &acc0, F.unit(block0, 0), x, F.header(block0), 0, dx: scale)
-                    accumulate(format, &acc1, F.unit(block1, 0), x, F.header(block1), 0, dx: scale)
+                    let x = values(0, b), scale = dxVector(0, b), header0 = F.header(block0), header1 = F.header(block1)
+                    accumulate(format, &acc0, F.unit(block0, 0), x, header0, 0, dx: scale)
+                    accumulate(format, &acc1, F.unit(block1, 0), x, header1, 0, dx: scale)
+                    if F.hasMins {
+                        F.offsets(header0, dx: dx(0, b), sums: sums(0, b), &mins0)
+                        F.offsets(header1, dx: dx(0, b), sums: sums(0, b), &mins1)
+                    }
                 }
                 // The rows stream from memory: ask for the bytes 4 KB ahead before they are needed (measured
                 // here: 11% faster decoding than 2 KB ahead, and 8 KB ahead no better), for both rows. Blocks
@@ -451,17 +474,73 @@ enum Int16Q5_0: Int16Format {
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
-        let codes = Kernels.nibbleBytes(block + 6)
-        // Byte j is all ones where high bit j is set: byte j takes byte j/8 of the 32 bits, every other
-        // bit of it is forced to 1, and only then can it equal 0xFF.
-        let highBits = _mm256_set1_epi32(block.loadUnaligned(fromByteOffset: 2, as: Int32.self))
-        let spread = _mm256_shuffle_epi8(highBits, _mm256_setr_epi64x(0, 0x0101_0101_0101_0101,
-                                                                      0x0202_0202_0202_0202, 0x0303_0303_0303_0303))
-        let others = _mm256_set1_epi64x(0x7FBF_DFEF_F7FB_FDFE)
-        let set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi8(-1))
+        let codes = Kernels.nibbleBytes(block + 6), set = Kernels.fifthBitBytes(block + 2)
         // code − 16 = nibble + (high bit set ? 0 : −16), in signed bytes; then lane j's low byte (position
         // 2j) and high byte (2j + 1), sign-extended by arithmetic shifts.
         return Int16Unit(signedBytes: _mm256_add_epi8(codes, _mm256_andnot_si256(set, _mm256_set1_epi8(-16))))
+    }
+}
+
+/// Q4_1: 20-byte blocks of 32: fp16 d and m, then 16 bytes of nibbles as Q4_0's; w = d · q + m, so each
+/// block carries an offset, m times its activation sum, kept in lane 0 of the offsets (`offsets`).
+enum Int16Q4_1: Int16Format {
+    typealias Header = (d: Float, m: Float)
+    static var blockBytes: Int { 20 }
+    static var unitsPerBlock: Int { 1 }
+    static var splitScales: Bool { false }
+    static var hasMins: Bool { true }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Header {
+        (phoenix_half(block.loadUnaligned(as: UInt16.self)),
+         phoenix_half(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+    }
+
+    @inline(__always)
+    static func scales(_ header: Header, _ k: Int) -> (Float, Float) { (header.d, header.d) }
+
+    /// The offset is subtracted (`laneTreeSum(acc) − laneTreeSum(mins)`), and m is added: −m.
+    @inline(__always)
+    static func unitMin(_ header: Header, _ k: Int) -> Float { -header.m }
+
+    @inline(__always)
+    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {
+        acc[0] = acc[0].addingProduct(Float(sums[0]), -header.m * dx[0])
+    }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
+        Int16Unit(signedBytes: Kernels.nibbleBytes(block + 4))  // 0...15: positive as signed bytes
+    }
+}
+
+/// Q5_1: 24-byte blocks of 32: fp16 d and m, 32 fifth bits as Q5_0's, then 16 bytes of nibbles;
+/// w = d · q + m, the offset kept as Q4_1's.
+enum Int16Q5_1: Int16Format {
+    typealias Header = (d: Float, m: Float)
+    static var blockBytes: Int { 24 }
+    static var unitsPerBlock: Int { 1 }
+    static var splitScales: Bool { false }
+    static var hasMins: Bool { true }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Header { Int16Q4_1.header(block) }
+
+    @inline(__always)
+    static func scales(_ header: Header, _ k: Int) -> (Float, Float) { (header.d, header.d) }
+
+    @inline(__always)
+    static func unitMin(_ header: Header, _ k: Int) -> Float { -header.m }
+
+    @inline(__always)
+    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {
+        Int16Q4_1.offsets(header, dx: dx, sums: sums, &acc)
+    }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
+        let codes = Kernels.nibbleBytes(block + 8), set = Kernels.fifthBitBytes(block + 4)
+        return Int16Unit(signedBytes: _mm256_or_si256(codes, _mm256_and_si256(set, _mm256_set1_epi8(16))))  // 0...31
     }
 }
 

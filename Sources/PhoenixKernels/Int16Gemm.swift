@@ -3,7 +3,7 @@ import PhoenixQuant
 import CPhoenixX86
 #endif
 
-/// Prompt tokens' matrix products for Q8_0, Q5_0, Q4_K, Q6_K, Q4_0 and Q5_K: weights as 16-bit codes times
+/// Prompt tokens' matrix products for Q8_0, Q5_0, Q4_K, Q6_K, Q4_0, Q4_1, Q5_1 and Q5_K: weights as 16-bit codes times
 /// activations quantized to 16 bits exactly as for decoding (`quantizeInt16Block`), with `vpmaddwd`.
 ///
 /// The decode kernels (`int16Dots`) keep one token's products for one row in the lanes of a register,
@@ -16,7 +16,7 @@ import CPhoenixX86
 ///
 ///     isum[l]  = Σ over the unit's 32 columns of code · q[token l]          exact integers
 ///     acc[l]   = fma(Float(isum[l]), rowScale · tokenScale[l], acc[l])      Q6_K: each half of 16 alone
-///     acc[l]   = fma(−rowMin, tokenScale[l] · Σq[l], acc[l])                Q4_K's and Q5_K's offsets
+///     acc[l]   = fma(−rowMin, tokenScale[l] · Σq[l], acc[l])                the offsets (Q4_K, Q5_K, Q4_1, Q5_1)
 ///
 /// for the units in order. A float step per unit now serves 16 tokens × 3 rows, and the 16-bit codes
 /// of a panel of rows take half a float panel's cache. `Reference.int16GemmDot` computes exactly this
@@ -127,6 +127,8 @@ extension Kernels {
         case .q6_K: int16Gemm(Int16Q6_K.self, w, a, out, stride, pool)
         case .q4_0: int16Gemm(Int16Q4_0.self, w, a, out, stride, pool)
         case .q5_K: int16Gemm(Int16Q5_K.self, w, a, out, stride, pool)
+        case .q4_1: int16Gemm(Int16Q4_1.self, w, a, out, stride, pool)
+        case .q5_1: int16Gemm(Int16Q5_1.self, w, a, out, stride, pool)
         default: preconditionFailure("int16Gemm: no 16-bit form for \(w.type)")
         }
         #else

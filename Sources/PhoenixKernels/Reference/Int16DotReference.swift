@@ -24,8 +24,11 @@ extension Reference {
                 let scale = type == .q6_K && l >= 4 ? unit.highScale : unit.lowScale
                 acc[l] = acc[l].addingProduct(Float(low[l] + high[l]), scale * dx)
             }
+            // Offsets: a lane per unit of a super-block (Q4_K, Q5_K); Q4_1's and Q5_1's all in lane 0.
             if type == .q4_K || type == .q5_K {
                 mins[u % 8] = mins[u % 8].addingProduct(Float(a.sums[block]), unit.minScale * dx)
+            } else if type == .q4_1 || type == .q5_1 {
+                mins[0] = mins[0].addingProduct(Float(a.sums[block]), unit.minScale * dx)
             }
         }
         return laneTreeSum(acc) - laneTreeSum(mins)
@@ -50,6 +53,14 @@ extension Reference {
             let block = row + 18 * u
             let codes = (0..<32).map { j in (j < 16 ? byte(block, 2 + j) & 15 : byte(block, 2 + j - 16) >> 4) - 8 }
             return (codes, half(block, 0), half(block, 0), 0)
+        case .q4_1, .q5_1:  // w = d·q + m: the offset scale is −m
+            let fifths = type == .q5_1, block = row + (fifths ? 24 : 20) * u
+            let highBits = (0..<4).reduce(UInt32(0)) { $0 | UInt32(byte(block, 4 + $1)) << (8 * $1) }
+            let codes = (0..<32).map { j -> Int32 in
+                let nibble = j < 16 ? byte(block, (fifths ? 8 : 4) + j) & 15 : byte(block, (fifths ? 8 : 4) + j - 16) >> 4
+                return fifths ? nibble | Int32((highBits >> j) & 1) << 4 : nibble
+            }
+            return (codes, half(block, 0), half(block, 0), -half(block, 2))
         case .q5_0:
             let block = row + 22 * u
             let highBits = (0..<4).reduce(UInt32(0)) { $0 | UInt32(byte(block, 2 + $1)) << (8 * $1) }

@@ -3,8 +3,8 @@ import PhoenixQuant
 extension Reference {
     /// The definition of `Kernels.int16Gemm` for one row and token, with scalars: each unit's codes
     /// (read from the block bytes by `int16Unit`) times the token's 16-bit values in exact integers,
-    /// then one float step per unit (per half for Q6_K) and Q4_K's and Q5_K's offset, in the kernel's order (see
-    /// `Int16Gemm.swift`). Nil for formats without a 16-bit form.
+    /// then one float step per unit (per half for Q6_K) and the offset of the formats that have one, in
+    /// the kernel's order (see `Int16Gemm.swift`). Nil for formats without a 16-bit form.
     public static func int16GemmDot(_ type: QuantType, _ row: UnsafeRawPointer, _ a: Kernels.Int16Activations,
                                     token: Int) -> Float? {
         guard Kernels.hasInt16Dot(type) else { return nil }
@@ -24,7 +24,7 @@ extension Reference {
             } else {
                 acc = acc.addingProduct(Float(low + high), unit.lowScale * dx)
             }
-            if type == .q4_K || type == .q5_K { acc = acc.addingProduct(-unit.minScale, dx * Float(a.sums[block])) }
+            if [.q4_K, .q5_K, .q4_1, .q5_1].contains(type) { acc = acc.addingProduct(-unit.minScale, dx * Float(a.sums[block])) }
         }
         return acc
     }
