@@ -194,9 +194,9 @@ extension Kernels {
         return _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi8(-1))
     }
 
-    /// The 16 bytes of nibbles at `p` (Q4_0's, Q4_1's, Q5_0's and Q5_1's: low nibbles weights 0..<16, high ones 16..<32)
-    /// as 32 bytes in position order. Both 128-bit halves get the 16 bytes; the low half keeps the low
-    /// nibbles, the high half the high ones, shifted down within its 32-bit lanes.
+    /// The 16 bytes of nibbles at `p` (Q4_0's, Q4_1's, Q5_0's and Q5_1's: low nibbles weights 0..<16,
+    /// high ones 16..<32) as 32 bytes in position order. Both 128-bit halves get the 16 bytes; the low
+    /// half keeps the low nibbles, the high half the high ones, shifted down within its 32-bit lanes.
     @inline(__always)
     static func nibbleBytes(_ p: UnsafeRawPointer) -> __m256i {
         let nibbles = _mm256_broadcastsi128_si256(load128(p))
