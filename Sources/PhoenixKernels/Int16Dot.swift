@@ -80,20 +80,6 @@ struct Int16Unit {
     var low: __m256i
     var high: __m256i
 
-    /// 32 signed bytes in position order, lane j of the result taking byte 2j (`low`) and byte 2j + 1
-    /// (`high`), sign-extended by arithmetic shifts.
-    @inline(__always)
-    init(signedBytes bytes: __m256i) {
-        low = _mm256_srai_epi16(_mm256_slli_epi16(bytes, 8), 8)
-        high = _mm256_srai_epi16(bytes, 8)
-    }
-
-    @inline(__always)
-    init(low: __m256i, high: __m256i) {
-        self.low = low
-        self.high = high
-    }
-
     /// The codes in position order: weights 0..<16, then 16..<32.
     @inline(__always)
     func inPositionOrder() -> Int16Unit {
@@ -101,6 +87,15 @@ struct Int16Unit {
         let first = _mm256_unpacklo_epi16(low, high), second = _mm256_unpackhi_epi16(low, high)
         return Int16Unit(low: phoenix_join128(_mm256_castsi256_si128(first), _mm256_castsi256_si128(second)),
                          high: phoenix_join128(phoenix_high128(first), phoenix_high128(second)))
+    }
+}
+
+extension Int16Unit {
+    /// 32 signed bytes in position order, lane j of the result taking byte 2j (`low`) and byte 2j + 1
+    /// (`high`), sign-extended by arithmetic shifts.
+    @inline(__always)
+    init(signedBytes bytes: __m256i) {
+        self.init(low: _mm256_srai_epi16(_mm256_slli_epi16(bytes, 8), 8), high: _mm256_srai_epi16(bytes, 8))
     }
 }
 
@@ -168,6 +163,56 @@ extension Int16Format {
     static func laneScales(_ header: Header, _ k: Int) -> SIMD8<Float> {
         let (low, high) = scales(header, k)
         return SIMD8(lowHalf: SIMD4(repeating: low), highHalf: SIMD4(repeating: high))
+    }
+}
+
+/// Blocks of one unit that start with their fp16 scale d: w = d · code (Q8_0, Q5_0, Q4_0).
+protocol Int16ScaledFormat: Int16Format where Header == Float {}
+
+extension Int16ScaledFormat {
+    static var unitsPerBlock: Int { 1 }
+    static var splitScales: Bool { false }
+    static var hasMins: Bool { false }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Float { phoenix_half(block.loadUnaligned(as: UInt16.self)) }
+
+    @inline(__always)
+    static func scales(_ d: Float, _ k: Int) -> (Float, Float) { (d, d) }
+}
+
+/// A block's fp16 scale d and minimum m, as floats.
+struct Int16ScaleAndMin {
+    var d: Float
+    var m: Float
+}
+
+/// Blocks of one unit that start with fp16 d and m: w = d · code + m (Q4_1, Q5_1). Each block carries
+/// an offset, m times its activation sum, kept in lane 0 of the offsets (`offsets`).
+protocol Int16ScaledWithMinFormat: Int16Format where Header == Int16ScaleAndMin {}
+
+extension Int16ScaledWithMinFormat {
+    static var unitsPerBlock: Int { 1 }
+    static var splitScales: Bool { false }
+    static var hasMins: Bool { true }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Int16ScaleAndMin {
+        Int16ScaleAndMin(d: phoenix_half(block.loadUnaligned(as: UInt16.self)),
+                         m: phoenix_half(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
+    }
+
+    @inline(__always)
+    static func scales(_ header: Int16ScaleAndMin, _ k: Int) -> (Float, Float) { (header.d, header.d) }
+
+    /// The offset is subtracted (`laneTreeSum(acc) − laneTreeSum(mins)`), and m is added: −m.
+    @inline(__always)
+    static func unitMin(_ header: Int16ScaleAndMin, _ k: Int) -> Float { -header.m }
+
+    @inline(__always)
+    static func offsets(_ header: Int16ScaleAndMin, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>,
+                        _ acc: inout SIMD8<Float>) {
+        acc[0] = acc[0].addingProduct(Float(sums[0]), -header.m * dx[0])
     }
 }
 
@@ -432,14 +477,8 @@ extension Kernels {
 /// each 16-bit lane, and d comes from a table as a load, which leaves the broadcast. Measured here:
 /// 1.4–2.0 times the rate with the matrix in cache, and about 1.15 times the decoding speed of the
 /// default model, whose output matrix is Q8_0.
-enum Int16Q8_0: Int16Format {
+enum Int16Q8_0: Int16ScaledFormat {
     static var blockBytes: Int { 34 }
-    static var unitsPerBlock: Int { 1 }
-    static var splitScales: Bool { false }
-    static var hasMins: Bool { false }
-
-    @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Float { phoenix_half(block.loadUnaligned(as: UInt16.self)) }
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
@@ -447,9 +486,6 @@ enum Int16Q8_0: Int16Format {
         // sign-extend either.
         return Int16Unit(signedBytes: Kernels.load256(block + 2))
     }
-
-    @inline(__always)
-    static func scales(_ d: Float, _ k: Int) -> (Float, Float) { (d, d) }
 }
 
 /// Q5_0: 22-byte blocks of 32: fp16 d, 32 high bits, 16 bytes of nibbles (low ones weights 0..<16,
@@ -460,17 +496,8 @@ enum Int16Q8_0: Int16Format {
 /// to 16-bit lanes in position order, joining the nibble halves and converting d took six more
 /// shuffles per block, on the one port (on Intel cores) that runs them. Measured here with the matrix
 /// in cache: 1.14–1.19 times the rate.
-enum Int16Q5_0: Int16Format {
+enum Int16Q5_0: Int16ScaledFormat {
     static var blockBytes: Int { 22 }
-    static var unitsPerBlock: Int { 1 }
-    static var splitScales: Bool { false }
-    static var hasMins: Bool { false }
-
-    @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Float { phoenix_half(block.loadUnaligned(as: UInt16.self)) }
-
-    @inline(__always)
-    static func scales(_ d: Float, _ k: Int) -> (Float, Float) { (d, d) }
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
@@ -481,32 +508,9 @@ enum Int16Q5_0: Int16Format {
     }
 }
 
-/// Q4_1: 20-byte blocks of 32: fp16 d and m, then 16 bytes of nibbles as Q4_0's; w = d · q + m, so each
-/// block carries an offset, m times its activation sum, kept in lane 0 of the offsets (`offsets`).
-enum Int16Q4_1: Int16Format {
-    typealias Header = (d: Float, m: Float)
+/// Q4_1: 20-byte blocks of 32: fp16 d and m, then 16 bytes of nibbles as Q4_0's; w = d · q + m.
+enum Int16Q4_1: Int16ScaledWithMinFormat {
     static var blockBytes: Int { 20 }
-    static var unitsPerBlock: Int { 1 }
-    static var splitScales: Bool { false }
-    static var hasMins: Bool { true }
-
-    @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Header {
-        (phoenix_half(block.loadUnaligned(as: UInt16.self)),
-         phoenix_half(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
-    }
-
-    @inline(__always)
-    static func scales(_ header: Header, _ k: Int) -> (Float, Float) { (header.d, header.d) }
-
-    /// The offset is subtracted (`laneTreeSum(acc) − laneTreeSum(mins)`), and m is added: −m.
-    @inline(__always)
-    static func unitMin(_ header: Header, _ k: Int) -> Float { -header.m }
-
-    @inline(__always)
-    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {
-        acc[0] = acc[0].addingProduct(Float(sums[0]), -header.m * dx[0])
-    }
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
@@ -515,27 +519,9 @@ enum Int16Q4_1: Int16Format {
 }
 
 /// Q5_1: 24-byte blocks of 32: fp16 d and m, 32 fifth bits as Q5_0's, then 16 bytes of nibbles;
-/// w = d · q + m, the offset kept as Q4_1's.
-enum Int16Q5_1: Int16Format {
-    typealias Header = (d: Float, m: Float)
+/// w = d · q + m.
+enum Int16Q5_1: Int16ScaledWithMinFormat {
     static var blockBytes: Int { 24 }
-    static var unitsPerBlock: Int { 1 }
-    static var splitScales: Bool { false }
-    static var hasMins: Bool { true }
-
-    @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Header { Int16Q4_1.header(block) }
-
-    @inline(__always)
-    static func scales(_ header: Header, _ k: Int) -> (Float, Float) { (header.d, header.d) }
-
-    @inline(__always)
-    static func unitMin(_ header: Header, _ k: Int) -> Float { -header.m }
-
-    @inline(__always)
-    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {
-        Int16Q4_1.offsets(header, dx: dx, sums: sums, &acc)
-    }
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
@@ -546,17 +532,8 @@ enum Int16Q5_1: Int16Format {
 
 /// Q4_0: 18-byte blocks of 32: fp16 d, then 16 bytes of nibbles (low ones weights 0..<16, high ones
 /// 16..<32); w = d · (q − 8). Q5_0 without its high bits.
-enum Int16Q4_0: Int16Format {
+enum Int16Q4_0: Int16ScaledFormat {
     static var blockBytes: Int { 18 }
-    static var unitsPerBlock: Int { 1 }
-    static var splitScales: Bool { false }
-    static var hasMins: Bool { false }
-
-    @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Float { phoenix_half(block.loadUnaligned(as: UInt16.self)) }
-
-    @inline(__always)
-    static func scales(_ d: Float, _ k: Int) -> (Float, Float) { (d, d) }
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
