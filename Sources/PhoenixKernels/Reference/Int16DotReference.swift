@@ -25,13 +25,17 @@ extension Reference {
                 acc[l] = acc[l].addingProduct(Float(low[l] + high[l]), scale * dx)
             }
             // Offsets: a lane per unit of a super-block (Q4_K, Q5_K); Q4_1's and Q5_1's all in lane 0.
-            if type == .q4_K || type == .q5_K {
-                mins[u % 8] = mins[u % 8].addingProduct(Float(a.sums[block]), unit.minScale * dx)
-            } else if type == .q4_1 || type == .q5_1 {
-                mins[0] = mins[0].addingProduct(Float(a.sums[block]), unit.minScale * dx)
+            if int16HasOffsets(type) {
+                let lane = type.traits.weightsPerBlock == 32 ? 0 : u % 8
+                mins[lane] = mins[lane].addingProduct(Float(a.sums[block]), unit.minScale * dx)
             }
         }
         return laneTreeSum(acc) - laneTreeSum(mins)
+    }
+
+    /// Whether the 16-bit form of `type` has weights with an offset (d·scale·q − dmin·min, d·q + m).
+    static func int16HasOffsets(_ type: QuantType) -> Bool {
+        [.q4_K, .q5_K, .q4_1, .q5_1].contains(type)
     }
 
     /// The kernel's fixed order for summing eight lanes.

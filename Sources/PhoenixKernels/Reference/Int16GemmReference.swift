@@ -24,7 +24,7 @@ extension Reference {
             } else {
                 acc = acc.addingProduct(Float(low + high), unit.lowScale * dx)
             }
-            if [.q4_K, .q5_K, .q4_1, .q5_1].contains(type) { acc = acc.addingProduct(-unit.minScale, dx * Float(a.sums[block])) }
+            if int16HasOffsets(type) { acc = acc.addingProduct(-unit.minScale, dx * Float(a.sums[block])) }
         }
         return acc
     }
