@@ -151,12 +151,9 @@ ceilings = {}  # threads -> [(ceiling GB/s, memory GB/s)], in round order
 formats = {}   # (threads, format) -> [GB/s]
 for path in sorted(glob.glob(os.path.join(work, "kernels-*.json")), key=round_of):
     report = json.load(open(path))
-    memory = report["memory"][0]
-    kernels = report["kernels"]
-    seconds = sum(k["bytes_per_token"] / min(k["gigabytes_per_second"], memory["gigabytes_per_second"]) for k in kernels)
-    ceiling = sum(k["bytes_per_token"] for k in kernels) / seconds
-    ceilings.setdefault(memory["threads"], []).append((ceiling, memory["gigabytes_per_second"]))
-    for k in kernels:
+    for c, m in zip(report["ceilings"], report["memory"]):
+        ceilings.setdefault(c["threads"], []).append((c["gigabytes_per_second"], m["gigabytes_per_second"]))
+    for k in report["kernels"]:
         formats.setdefault((k["threads"], k["format"]), []).append(k["gigabytes_per_second"])
 for threads, rounds_ in sorted(ceilings.items()):
     shares = [c / m for c, m in rounds_]

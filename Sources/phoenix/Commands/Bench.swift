@@ -108,7 +108,7 @@ extension BenchCommand {
     /// and the decode weight rate the two allow.
     func runKernelRates() throws {
         let loaded = try model.load()
-        var rates: [KernelRateResult] = [], memory: [MemoryBandwidthResult] = []
+        var report = KernelRatesReport()
         for count in threadCounts {
             let measured: [KernelRateResult], read: MemoryBandwidthResult
             do {
@@ -118,9 +118,12 @@ extension BenchCommand {
             } catch let error as EngineError {
                 throw CommandError(error.description)
             }
-            rates += measured
-            memory.append(read)
             guard !measured.isEmpty else { throw CommandError("the model has no weight matrices to time") }
+            let ceiling = KernelRates.decodeCeiling(measured, memoryGigabytesPerSecond: read.gigabytesPerSecond)
+            report.kernels += measured
+            report.memory.append(read)
+            report.ceilings.append(.init(threads: read.threads, gigabytesPerSecond: ceiling,
+                                         share: ceiling / read.gigabytesPerSecond))
             guard !json else { continue }
             print("\(read.threads) threads: each format's decode product on a matrix in the caches (median of \(repetitions))")
             print("| format | matrices | MB per token |   GB/s | timed                     |")
@@ -131,19 +134,26 @@ extension BenchCommand {
                       + "| \(String(format: "%.2f", r.gigabytesPerSecond).leftPadding(6)) "
                       + "| \(r.matrix.padding(toLength: 25, withPad: " ", startingAt: 0)) |")
             }
-            let ceiling = KernelRates.decodeCeiling(measured, memoryGigabytesPerSecond: read.gigabytesPerSecond)
             print(String(format: "memory read, %@ buffer: %.2f GB/s; decode weights at most %.2f GB/s, %.0f%% of it\n",
                          formatBytes(read.bufferBytes), read.gigabytesPerSecond, ceiling, 100 * ceiling / read.gigabytesPerSecond))
             fflush(nil)
         }
-        if json { try printJSON(KernelRatesReport(kernels: rates, memory: memory)) }
+        if json { try printJSON(report) }
     }
 }
 
-/// `phoenix bench --kernel-rates --json`: both kinds of measurement, per thread count.
+/// `phoenix bench --kernel-rates --json`: both kinds of measurement, and the decode weight rate they
+/// allow together (`KernelRates.decodeCeiling`, and as a share of the memory read), per thread count.
 struct KernelRatesReport: Encodable {
-    var kernels: [KernelRateResult]
-    var memory: [MemoryBandwidthResult]
+    struct Ceiling: Encodable {
+        var threads: Int
+        var gigabytesPerSecond: Double
+        var share: Double
+    }
+
+    var kernels: [KernelRateResult] = []
+    var memory: [MemoryBandwidthResult] = []
+    var ceilings: [Ceiling] = []
 }
 
 /// llama-bench's markdown table, with the columns that matter on one CPU.
