@@ -5,7 +5,7 @@ import CPhoenixX86
 
 /// Decoding's matrix-vector products: quantized weight rows times activations quantized to 16-bit
 /// integers (`Int16Activations`), for Q8_0, Q5_0, Q4_K and Q6_K, the formats of the default model, and
-/// Q4_0, Q4_1, Q5_1 and Q5_K.
+/// Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, IQ4_NL and IQ4_XS.
 ///
 /// A decode step reads every weight once and uses it once, so what counts is how few instructions a
 /// weight costs. Here a unit of 32 weights is widened from its 4- to 8-bit codes to 16-bit lanes and
@@ -16,9 +16,9 @@ import CPhoenixX86
 ///     low, high  = int32 lanes of the unit's weights at even and at odd positions times the token's
 ///                  values there (lane l sums positions 4l and 4l + 2, and 4l + 1 and 4l + 3)
 ///     acc[l]     = fma(Float(low[l] + high[l]), scale · dx, acc[l])        one scale per unit; Q6_K's
-///                                                                          lanes 0..<4 (positions
-///                                                                          0..<16) take lowScale,
-///                                                                          4..<8 highScale
+///                                                                          and Q3_K's lanes 0..<4
+///                                                                          (positions 0..<16) take
+///                                                                          lowScale, 4..<8 highScale
 ///     mins[g]    = fma(Float(Σq), minScale · dx, mins[g])                  Q4_K's and Q5_K's offsets,
 ///                                                                          g = unit mod 8; Q4_1's and
 ///                                                                          Q5_1's (one unit a block),
@@ -33,7 +33,7 @@ extension Kernels {
     @inlinable
     public static func hasInt16Dot(_ type: QuantType) -> Bool {
         switch type {
-        case .q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1: true
+        case .q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .iq4_NL, .iq4_XS: true
         default: false
         }
     }
@@ -52,6 +52,9 @@ extension Kernels {
         case .q5_K: int16Dots(Int16Q5_K.self, w, rows, a, out, outStride)
         case .q4_1: int16Dots(Int16Q4_1.self, w, rows, a, out, outStride)
         case .q5_1: int16Dots(Int16Q5_1.self, w, rows, a, out, outStride)
+        case .q3_K: int16Dots(Int16Q3_K.self, w, rows, a, out, outStride)
+        case .iq4_NL: int16Dots(Int16IQ4_NL.self, w, rows, a, out, outStride)
+        case .iq4_XS: int16Dots(Int16IQ4_XS.self, w, rows, a, out, outStride)
         default: preconditionFailure("int16Dots: no 16-bit form for \(w.type)")
         }
         #else

@@ -3,8 +3,9 @@ import PhoenixQuant
 import CPhoenixX86
 #endif
 
-/// Prompt tokens' matrix products for Q8_0, Q5_0, Q4_K, Q6_K, Q4_0, Q4_1, Q5_1 and Q5_K: weights as 16-bit codes times
-/// activations quantized to 16 bits exactly as for decoding (`quantizeInt16Block`), with `vpmaddwd`.
+/// Prompt tokens' matrix products for Q8_0, Q5_0, Q4_K, Q6_K, Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, IQ4_NL and
+/// IQ4_XS: weights as 16-bit codes times activations quantized to 16 bits exactly as for decoding
+/// (`quantizeInt16Block`), with `vpmaddwd`.
 ///
 /// The decode kernels (`int16Dots`) keep one token's products for one row in the lanes of a register,
 /// so every 32-weight unit needs its own float scaling per row and token: more instructions than the
@@ -15,7 +16,7 @@ import CPhoenixX86
 /// integer sums for the 16 pairs of a unit, then scales them into six float accumulators:
 ///
 ///     isum[l]  = Σ over the unit's 32 columns of code · q[token l]          exact integers
-///     acc[l]   = fma(Float(isum[l]), rowScale · tokenScale[l], acc[l])      Q6_K: each half of 16 alone
+///     acc[l]   = fma(Float(isum[l]), rowScale · tokenScale[l], acc[l])      Q6_K, Q3_K: each half of 16 alone
 ///     acc[l]   = fma(−rowMin, tokenScale[l] · Σq[l], acc[l])                the offsets (Q4_K, Q5_K, Q4_1, Q5_1)
 ///
 /// for the units in order. A float step per unit now serves 16 tokens × 3 rows, and the 16-bit codes
@@ -129,6 +130,9 @@ extension Kernels {
         case .q5_K: int16Gemm(Int16Q5_K.self, w, a, out, stride, pool)
         case .q4_1: int16Gemm(Int16Q4_1.self, w, a, out, stride, pool)
         case .q5_1: int16Gemm(Int16Q5_1.self, w, a, out, stride, pool)
+        case .q3_K: int16Gemm(Int16Q3_K.self, w, a, out, stride, pool)
+        case .iq4_NL: int16Gemm(Int16IQ4_NL.self, w, a, out, stride, pool)
+        case .iq4_XS: int16Gemm(Int16IQ4_XS.self, w, a, out, stride, pool)
         default: preconditionFailure("int16Gemm: no 16-bit form for \(w.type)")
         }
         #else

@@ -28,6 +28,9 @@ extension BlockIQ4_NL {
         for j in 0..<16 { qs[j] = indices[j] | (indices[j + 16] << 4) }
     }
 
+    /// The 16 grid values an index picks (ggml `kvalues_iq4nl`), shared with IQ4_XS.
+    public static var grid: InlineArray<16, Int8> { IQ4Grid.kvalues }
+
     /// gguf-py `IQ4_NL.dequantize_blocks`: `d * kvalues[q]`.
     public func dequantize(into y: UnsafeMutableBufferPointer<Float>) {
         precondition(y.count == 32, "IQ4_NL dequantizes 32 weights per block")

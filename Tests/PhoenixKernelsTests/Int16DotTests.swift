@@ -7,7 +7,7 @@ import PhoenixTestSupport
 import Testing
 
 @Suite struct Int16DotTests {
-    static let formats: [QuantType] = [.q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1]
+    static let formats: [QuantType] = [.q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .iq4_NL, .iq4_XS]
 
     /// Rows of activations quantized into memory this object owns.
     final class Quantized {
@@ -159,9 +159,9 @@ import Testing
     }
 
     @Test func formatsWithoutA16BitFormSayNil() {
-        let bytes = [UInt8](repeating: 0, count: 110)
+        let bytes = [UInt8](repeating: 0, count: 84)
         let quantized = Quantized([Float](repeating: 1, count: 256), tokens: 1, columns: 256)
-        #expect(!Kernels.hasInt16Dot(.q3_K))
-        #expect(bytes.withUnsafeBytes { Reference.int16Dot(.q3_K, $0.baseAddress!, quantized.activations, token: 0) } == nil)
+        #expect(!Kernels.hasInt16Dot(.q2_K))
+        #expect(bytes.withUnsafeBytes { Reference.int16Dot(.q2_K, $0.baseAddress!, quantized.activations, token: 0) } == nil)
     }
 }

@@ -20,8 +20,8 @@ extension Reference {
                 for j in [4 * l + 1, 4 * l + 3] { high[l] += unit.codes[j] * Int32(a.values[32 * block + j]) }
             }
             for l in 0..<8 {
-                // Q6_K's halves have their own scales: positions 0..<16 are lanes 0..<4.
-                let scale = type == .q6_K && l >= 4 ? unit.highScale : unit.lowScale
+                // Q6_K's and Q3_K's halves have their own scales: positions 0..<16 are lanes 0..<4.
+                let scale = int16SplitsScales(type) && l >= 4 ? unit.highScale : unit.lowScale
                 acc[l] = acc[l].addingProduct(Float(low[l] + high[l]), scale * dx)
             }
             // Offsets: a lane per unit of a super-block (Q4_K, Q5_K); Q4_1's and Q5_1's all in lane 0.
@@ -36,6 +36,11 @@ extension Reference {
     /// Whether the 16-bit form of `type` has weights with an offset (d·scale·q − dmin·min, d·q + m).
     static func int16HasOffsets(_ type: QuantType) -> Bool {
         [.q4_K, .q5_K, .q4_1, .q5_1].contains(type)
+    }
+
+    /// Whether the 16-bit form of `type` gives each half of a unit (16 weights) its own scale.
+    static func int16SplitsScales(_ type: QuantType) -> Bool {
+        [.q6_K, .q3_K].contains(type)
     }
 
     /// The kernel's fixed order for summing eight lanes.
@@ -96,6 +101,36 @@ extension Reference {
             let d = half(block, 208)
             let scale = { (k: Int) in d * Float(block.load(fromByteOffset: 192 + 8 * h + 2 * t + k, as: Int8.self)) }
             return (codes, scale(0), scale(1), 0)
+        case .iq4_NL:
+            let block = row + 18 * u
+            let codes = (0..<32).map { j in
+                Int32(BlockIQ4_NL.grid[Int(j < 16 ? byte(block, 2 + j) & 15 : byte(block, 2 + j - 16) >> 4)])
+            }
+            return (codes, half(block, 0), half(block, 0), 0)
+        case .iq4_XS:
+            let block = row + 136 * (u / 8), g = u % 8
+            let highBits = Int32(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+            let ls = ((byte(block, 4 + g / 2) >> (4 * (g % 2))) & 15 | ((highBits >> (2 * g)) & 3) << 4) - 32
+            let codes = (0..<32).map { j in
+                Int32(BlockIQ4_NL.grid[Int((byte(block, 8 + 16 * g + j % 16) >> (4 * (j / 16))) & 15)])
+            }
+            let scale = half(block, 0) * Float(ls)
+            return (codes, scale, scale, 0)
+        case .q3_K:
+            let block = row + 110 * (u / 8), v = u % 8, h = v / 4, s = v % 4
+            let codes = (0..<32).map { l -> Int32 in
+                let low = (byte(block, 32 + 32 * h + l) >> (2 * s)) & 3
+                let high = (byte(block, l) >> v) & 1
+                return low + 4 * high - 4
+            }
+            // Scale g: low four bits in byte g (g < 8) or the high nibble of byte g − 8, top two in bits
+            // 2(g / 4) of byte 8 + g % 4 (of the 12 at 96).
+            let scale = { (g: Int) -> Float in
+                let low = (byte(block, 96 + g % 8) >> (4 * (g / 8))) & 15
+                let top = (byte(block, 104 + g % 4) >> (2 * (g / 4))) & 3
+                return half(block, 108) * Float(low | top << 4 - 32)
+            }
+            return (codes, scale(2 * v), scale(2 * v + 1), 0)
         default:
             preconditionFailure("int16Unit: no 16-bit form for \(type)")
         }

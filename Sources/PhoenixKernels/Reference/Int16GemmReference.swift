@@ -3,7 +3,7 @@ import PhoenixQuant
 extension Reference {
     /// The definition of `Kernels.int16Gemm` for one row and token, with scalars: each unit's codes
     /// (read from the block bytes by `int16Unit`) times the token's 16-bit values in exact integers,
-    /// then one float step per unit (per half for Q6_K) and the offset of the formats that have one, in
+    /// then one float step per unit (per half for Q6_K and Q3_K) and the offset of the formats that have one, in
     /// the kernel's order (see `Int16Gemm.swift`). Nil for formats without a 16-bit form.
     public static func int16GemmDot(_ type: QuantType, _ row: UnsafeRawPointer, _ a: Kernels.Int16Activations,
                                     token: Int) -> Float? {
@@ -18,7 +18,7 @@ extension Reference {
                 low += unit.codes[j] * Int32(a.values[32 * block + j])
                 high += unit.codes[16 + j] * Int32(a.values[32 * block + 16 + j])
             }
-            if type == .q6_K {
+            if int16SplitsScales(type) {
                 acc = acc.addingProduct(Float(low), unit.lowScale * dx)
                 acc = acc.addingProduct(Float(high), unit.highScale * dx)
             } else {
