@@ -5,7 +5,7 @@ import CPhoenixX86
 
 /// Decoding's matrix-vector products: quantized weight rows times activations quantized to 16-bit
 /// integers (`Int16Activations`), for Q8_0, Q5_0, Q4_K and Q6_K, the formats of the default model, and
-/// Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, IQ4_NL and IQ4_XS.
+/// Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, IQ4_NL, IQ4_XS and MXFP4.
 ///
 /// A decode step reads every weight once and uses it once, so what counts is how few instructions a
 /// weight costs. Here a unit of 32 weights is widened from its 4- to 8-bit codes to 16-bit lanes and
@@ -33,7 +33,7 @@ extension Kernels {
     @inlinable
     public static func hasInt16Dot(_ type: QuantType) -> Bool {
         switch type {
-        case .q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .iq4_NL, .iq4_XS: true
+        case .q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .iq4_NL, .iq4_XS, .mxfp4: true
         default: false
         }
     }
@@ -55,6 +55,7 @@ extension Kernels {
         case .q3_K: int16Dots(Int16Q3_K.self, w, rows, a, out, outStride)
         case .iq4_NL: int16Dots(Int16IQ4_NL.self, w, rows, a, out, outStride)
         case .iq4_XS: int16Dots(Int16IQ4_XS.self, w, rows, a, out, outStride)
+        case .mxfp4: int16Dots(Int16MXFP4.self, w, rows, a, out, outStride)
         default: preconditionFailure("int16Dots: no 16-bit form for \(w.type)")
         }
         #else

@@ -3,8 +3,8 @@ import PhoenixQuant
 import CPhoenixX86
 #endif
 
-/// Prompt tokens' matrix products for Q8_0, Q5_0, Q4_K, Q6_K, Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, IQ4_NL and
-/// IQ4_XS: weights as 16-bit codes times activations quantized to 16 bits exactly as for decoding
+/// Prompt tokens' matrix products for Q8_0, Q5_0, Q4_K, Q6_K, Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, IQ4_NL,
+/// IQ4_XS and MXFP4: weights as 16-bit codes times activations quantized to 16 bits exactly as for decoding
 /// (`quantizeInt16Block`), with `vpmaddwd`.
 ///
 /// The decode kernels (`int16Dots`) keep one token's products for one row in the lanes of a register,
@@ -133,6 +133,7 @@ extension Kernels {
         case .q3_K: int16Gemm(Int16Q3_K.self, w, a, out, stride, pool)
         case .iq4_NL: int16Gemm(Int16IQ4_NL.self, w, a, out, stride, pool)
         case .iq4_XS: int16Gemm(Int16IQ4_XS.self, w, a, out, stride, pool)
+        case .mxfp4: int16Gemm(Int16MXFP4.self, w, a, out, stride, pool)
         default: preconditionFailure("int16Gemm: no 16-bit form for \(w.type)")
         }
         #else

@@ -27,8 +27,12 @@ public struct BlockMXFP4: QuantBlock {
     /// E2M1 values times two, indexed by code (ggml `kvalues_mxfp4`).
     static let kvalues: InlineArray<16, Int8> = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]
 
+    /// The 16 values a code picks (`kvalues`), for kernels that compute with the codes.
+    public static var grid: InlineArray<16, Int8> { kvalues }
+
     /// ggml `ggml_e8m0_to_fp32_half`: 2^(e - 128) built from bits; e = 0 and 1 give float32 subnormals.
-    static func halfScale(_ e: UInt8) -> Float {
+    @inlinable
+    public static func halfScale(_ e: UInt8) -> Float {
         Float(bitPattern: e < 2 ? UInt32(0x0020_0000) << e : UInt32(e - 1) << 23)
     }
 }

@@ -107,6 +107,12 @@ extension Reference {
                 Int32(BlockIQ4_NL.grid[Int(j < 16 ? byte(block, 2 + j) & 15 : byte(block, 2 + j - 16) >> 4)])
             }
             return (codes, half(block, 0), half(block, 0), 0)
+        case .mxfp4:
+            let block = row + 17 * u, d = BlockMXFP4.halfScale(block.load(as: UInt8.self))
+            let codes = (0..<32).map { j in
+                Int32(BlockMXFP4.grid[Int(j < 16 ? byte(block, 1 + j) & 15 : byte(block, 1 + j - 16) >> 4)])
+            }
+            return (codes, d, d, 0)
         case .iq4_XS:
             let block = row + 136 * (u / 8), g = u % 8
             let highBits = Int32(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))

@@ -1,8 +1,9 @@
+import PhoenixQuant
 #if arch(x86_64)
 import CPhoenixX86
 
-// IQ4_NL and IQ4_XS for the 16-bit kernels (`Int16Dot.swift`): their 4-bit indices pick signed bytes
-// from IQ4's non-linear grid with one table lookup, then widen as Q4_0's codes do.
+// IQ4_NL, IQ4_XS and MXFP4 for the 16-bit kernels (`Int16Dot.swift`): their 4-bit codes pick signed
+// bytes from a grid of 16 values with one table lookup, then widen as Q4_0's codes do.
 extension Kernels {
     /// IQ4's grid values (`BlockIQ4_NL.grid`) for 32 indices 0...15, as signed bytes: one table
     /// lookup per byte. The table holds the 16 values in each 128-bit half, little-endian: −127, −104,
@@ -12,6 +13,15 @@ extension Kernels {
         let values = _mm256_setr_epi64x(Int64(bitPattern: 0xF6EA_DDCF_BFAD_9881), 0x7159_4535_2619_0D01,
                                         Int64(bitPattern: 0xF6EA_DDCF_BFAD_9881), 0x7159_4535_2619_0D01)
         return _mm256_shuffle_epi8(values, indices)
+    }
+
+    /// MXFP4's grid values (`BlockMXFP4.grid`, E2M1 times two) for 32 codes 0...15: 0, 1, 2, 3, 4, 6, 8,
+    /// 12, then the same negated (0x00, 0xFF, 0xFE, ...).
+    @inline(__always)
+    static func mxfp4Bytes(_ codes: __m256i) -> __m256i {
+        let values = _mm256_setr_epi64x(0x0C08_0604_0302_0100, Int64(bitPattern: 0xF4F8_FAFC_FDFE_FF00),
+                                        0x0C08_0604_0302_0100, Int64(bitPattern: 0xF4F8_FAFC_FDFE_FF00))
+        return _mm256_shuffle_epi8(values, codes)
     }
 }
 
@@ -59,5 +69,19 @@ enum Int16IQ4_XS: Int16Format {
 
     @inline(__always)
     static func unitScales(_ header: SIMD8<Float>) -> SIMD8<Float> { header }
+}
+
+/// MXFP4: 17-byte blocks of 32: an E8M0 exponent e, then 16 bytes of 4-bit E2M1 codes laid out as
+/// Q4_0's nibbles; w = grid[q] · 2^(e − 128), the grid being the E2M1 values doubled to integers.
+enum Int16MXFP4: Int16ScaledFormat {
+    static var blockBytes: Int { 17 }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Float { BlockMXFP4.halfScale(block.load(as: UInt8.self)) }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
+        Int16Unit(signedBytes: Kernels.mxfp4Bytes(Kernels.nibbleBytes(block + 1)))
+    }
 }
 #endif
