@@ -29,12 +29,16 @@ extension Kernels {
         public let scaleVectors: UnsafeMutablePointer<SIMD8<Float>>
         /// [tokens, columns / 32]
         public let sums: UnsafeMutablePointer<Int32>
+        /// [tokens, columns / 32]: the sums of each block's first 16 q and of its last 16 (for Q2_K,
+        /// whose offsets change every 16 weights).
+        public let lowHalfSums: UnsafeMutablePointer<Int32>
+        public let highHalfSums: UnsafeMutablePointer<Int32>
 
         public var blocksPerRow: Int { columns / 32 }
 
         /// Bytes needed for `tokens` rows of `columns` (a multiple of 32).
         public static func byteCount(tokens: Int, columns: Int) -> Int {
-            tokens * columns * 4 + tokens * (columns / 32) * (32 + 8)
+            tokens * columns * 4 + tokens * (columns / 32) * (32 + 16)
         }
 
         /// Lays the arrays out in `memory` (at least `byteCount` bytes, 32-byte aligned).
@@ -50,6 +54,8 @@ extension Kernels {
             scaleVectors = (memory + codeBytes).bindMemory(to: SIMD8<Float>.self, capacity: blocks)
             scales = (memory + codeBytes + 32 * blocks).bindMemory(to: Float.self, capacity: blocks)
             sums = (memory + codeBytes + 36 * blocks).bindMemory(to: Int32.self, capacity: blocks)
+            lowHalfSums = (memory + codeBytes + 40 * blocks).bindMemory(to: Int32.self, capacity: blocks)
+            highHalfSums = (memory + codeBytes + 44 * blocks).bindMemory(to: Int32.self, capacity: blocks)
         }
 
         /// Quantizes `x`: [tokens, columns] row-major.
@@ -59,6 +65,9 @@ extension Kernels {
                 scales[block] = scale
                 scaleVectors[block] = SIMD8(repeating: scale)
                 sums[block] = sum
+                let low = (0..<16).reduce(Int32(0)) { $0 + Int32(values[32 * block + $1]) }
+                lowHalfSums[block] = low
+                highHalfSums[block] = sum - low
                 let q = values + 32 * block, split = evenOdd + 32 * block
                 for i in 0..<16 {
                     split[i] = q[2 * i]

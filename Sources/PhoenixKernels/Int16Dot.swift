@@ -5,7 +5,7 @@ import CPhoenixX86
 
 /// Decoding's matrix-vector products: quantized weight rows times activations quantized to 16-bit
 /// integers (`Int16Activations`), for Q8_0, Q5_0, Q4_K and Q6_K, the formats of the default model, and
-/// Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, IQ4_NL, IQ4_XS and MXFP4.
+/// Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, Q2_K, IQ4_NL, IQ4_XS and MXFP4.
 ///
 /// A decode step reads every weight once and uses it once, so what counts is how few instructions a
 /// weight costs. Here a unit of 32 weights is widened from its 4- to 8-bit codes to 16-bit lanes and
@@ -22,7 +22,8 @@ import CPhoenixX86
 ///     mins[g]    = fma(Float(Σq), minScale · dx, mins[g])                  Q4_K's and Q5_K's offsets,
 ///                                                                          g = unit mod 8; Q4_1's and
 ///                                                                          Q5_1's (one unit a block),
-///                                                                          g = 0
+///                                                                          g = 0; Q2_K's once per half,
+///                                                                          the low half's first
 ///
 /// and the dot product is `laneTreeSum(acc) − laneTreeSum(mins)`. Scales are multiplied by dx before
 /// the FMA, as written (in all eight lanes at once, which gives the same bits). `Reference.int16Dot`
@@ -33,7 +34,7 @@ extension Kernels {
     @inlinable
     public static func hasInt16Dot(_ type: QuantType) -> Bool {
         switch type {
-        case .q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .iq4_NL, .iq4_XS, .mxfp4: true
+        case .q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .q2_K, .iq4_NL, .iq4_XS, .mxfp4: true
         default: false
         }
     }
@@ -53,6 +54,7 @@ extension Kernels {
         case .q4_1: int16Dots(Int16Q4_1.self, w, rows, a, out, outStride)
         case .q5_1: int16Dots(Int16Q5_1.self, w, rows, a, out, outStride)
         case .q3_K: int16Dots(Int16Q3_K.self, w, rows, a, out, outStride)
+        case .q2_K: int16Dots(Int16Q2_K.self, w, rows, a, out, outStride)
         case .iq4_NL: int16Dots(Int16IQ4_NL.self, w, rows, a, out, outStride)
         case .iq4_XS: int16Dots(Int16IQ4_XS.self, w, rows, a, out, outStride)
         case .mxfp4: int16Dots(Int16MXFP4.self, w, rows, a, out, outStride)
@@ -103,6 +105,22 @@ extension Int16Unit {
     }
 }
 
+/// A token's activation sums from one block on (`Int16Activations.sums` and its halves' sums), for
+/// the formats whose weights carry offsets.
+@usableFromInline
+struct Int16BlockSums {
+    let whole: UnsafePointer<Int32>
+    let lowHalf: UnsafePointer<Int32>
+    let highHalf: UnsafePointer<Int32>
+
+    @inline(__always)
+    init(_ a: Kernels.Int16Activations, block: Int) {
+        whole = UnsafePointer(a.sums + block)
+        lowHalf = UnsafePointer(a.lowHalfSums + block)
+        highHalf = UnsafePointer(a.highHalfSums + block)
+    }
+}
+
 @usableFromInline
 protocol Int16Format {
     /// What a block's units share (their scales as floats), read once per block.
@@ -113,6 +131,8 @@ protocol Int16Format {
     static var splitScales: Bool { get }
     /// Whether weights carry an offset (its scale times the unit's activation sum, `offsets`).
     static var hasMins: Bool { get }
+    /// Whether the offset differs between a unit's halves (Q2_K: `unitMins`).
+    static var splitMins: Bool { get }
     static func header(_ block: UnsafeRawPointer) -> Header
     /// Unit `k`'s codes.
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit
@@ -124,9 +144,11 @@ protocol Int16Format {
     /// 0..<16, which have the low scale, and lanes 4..<8 the rest.
     static func laneScales(_ header: Header, _ k: Int) -> SIMD8<Float>
     /// Adds the block's offsets for one token to `acc`, lane g for unit g (formats with mins).
-    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>)
+    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: Int16BlockSums, _ acc: inout SIMD8<Float>)
     /// Unit `k`'s offset scale (dmin·min; formats with mins).
     static func unitMin(_ header: Header, _ k: Int) -> Float
+    /// The offset scales of unit `k`'s halves (both `unitMin` unless `splitMins`).
+    static func unitMins(_ header: Header, _ k: Int) -> (Float, Float)
     /// The scales of the block's units 0..<8 (formats with eight units and no split scales).
     static func unitScales(_ header: Header) -> SIMD8<Float>
 }
@@ -152,10 +174,15 @@ extension Int16Format {
     }
 
     @inline(__always)
-    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {}
+    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: Int16BlockSums, _ acc: inout SIMD8<Float>) {}
 
     @inline(__always)
     static func unitMin(_ header: Header, _ k: Int) -> Float { 0 }
+
+    static var splitMins: Bool { false }
+
+    @inline(__always)
+    static func unitMins(_ header: Header, _ k: Int) -> (Float, Float) { (unitMin(header, k), unitMin(header, k)) }
 
     @inline(__always)
     static func unitScales(_ header: Header) -> SIMD8<Float> {
@@ -214,9 +241,9 @@ extension Int16ScaledWithMinFormat {
     static func unitMin(_ header: Int16ScaleAndMin, _ k: Int) -> Float { -header.m }
 
     @inline(__always)
-    static func offsets(_ header: Int16ScaleAndMin, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>,
+    static func offsets(_ header: Int16ScaleAndMin, dx: UnsafePointer<Float>, sums: Int16BlockSums,
                         _ acc: inout SIMD8<Float>) {
-        acc[0] = acc[0].addingProduct(Float(sums[0]), -header.m * dx[0])
+        acc[0] = acc[0].addingProduct(Float(sums.whole[0]), -header.m * dx[0])
     }
 }
 
@@ -304,7 +331,7 @@ extension Kernels {
         }
         @inline(__always) func dx(_ t: Int, _ u: Int) -> UnsafePointer<Float> { UnsafePointer(a.scales + t * a.blocksPerRow + u) }
         @inline(__always) func dxVector(_ t: Int, _ u: Int) -> SIMD8<Float> { a.scaleVectors[t * a.blocksPerRow + u] }
-        @inline(__always) func sums(_ t: Int, _ u: Int) -> UnsafePointer<Int32> { UnsafePointer(a.sums + t * a.blocksPerRow + u) }
+        @inline(__always) func sums(_ t: Int, _ u: Int) -> Int16BlockSums { Int16BlockSums(a, block: t * a.blocksPerRow + u) }
         var r = rows.lowerBound
         // One scale per unit and eight units (Q4_K, `F.prescaled`): each block's eight unit scales
         // times their activation scales in one multiply per row, the products `unitScale` forms one at
@@ -599,9 +626,9 @@ enum Int16Q4_K: Int16Format {
     /// acc[g] += Float(Σq of unit g) · (dmin·min[g] · dx[g]), for the block's eight units at once.
     @inline(__always)
     static func offsets(_ header: (scales: SIMD8<Float>, mins: SIMD8<Float>), dx: UnsafePointer<Float>,
-                        sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {
+                        sums: Int16BlockSums, _ acc: inout SIMD8<Float>) {
         let scales = UnsafeRawPointer(dx).loadUnaligned(as: SIMD8<Float>.self)
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Kernels.load256(sums)), header.mins * scales, acc)
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Kernels.load256(sums.whole)), header.mins * scales, acc)
     }
 }
 
@@ -644,7 +671,7 @@ enum Int16Q5_K: Int16Format {
     static func unitScales(_ header: Header) -> SIMD8<Float> { Int16Q4_K.unitScales(header) }
 
     @inline(__always)
-    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: UnsafePointer<Int32>, _ acc: inout SIMD8<Float>) {
+    static func offsets(_ header: Header, dx: UnsafePointer<Float>, sums: Int16BlockSums, _ acc: inout SIMD8<Float>) {
         Int16Q4_K.offsets(header, dx: dx, sums: sums, &acc)
     }
 }

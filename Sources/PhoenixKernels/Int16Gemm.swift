@@ -3,8 +3,8 @@ import PhoenixQuant
 import CPhoenixX86
 #endif
 
-/// Prompt tokens' matrix products for Q8_0, Q5_0, Q4_K, Q6_K, Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, IQ4_NL,
-/// IQ4_XS and MXFP4: weights as 16-bit codes times activations quantized to 16 bits exactly as for decoding
+/// Prompt tokens' matrix products for Q8_0, Q5_0, Q4_K, Q6_K, Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, Q2_K,
+/// IQ4_NL, IQ4_XS and MXFP4: weights as 16-bit codes times activations quantized to 16 bits exactly as for decoding
 /// (`quantizeInt16Block`), with `vpmaddwd`.
 ///
 /// The decode kernels (`int16Dots`) keep one token's products for one row in the lanes of a register,
@@ -17,7 +17,8 @@ import CPhoenixX86
 ///
 ///     isum[l]  = Σ over the unit's 32 columns of code · q[token l]          exact integers
 ///     acc[l]   = fma(Float(isum[l]), rowScale · tokenScale[l], acc[l])      Q6_K, Q3_K: each half of 16 alone
-///     acc[l]   = fma(−rowMin, tokenScale[l] · Σq[l], acc[l])                the offsets (Q4_K, Q5_K, Q4_1, Q5_1)
+///     acc[l]   = fma(−rowMin, tokenScale[l] · Σq[l], acc[l])                the offsets (Q4_K, Q5_K, Q4_1, Q5_1;
+///                                                                          Q2_K's per half, low first)
 ///
 /// for the units in order. A float step per unit now serves 16 tokens × 3 rows, and the 16-bit codes
 /// of a panel of rows take half a float panel's cache. `Reference.int16GemmDot` computes exactly this
@@ -51,12 +52,15 @@ extension Kernels {
         let scales: UnsafeMutablePointer<Float>
         /// [group, columns / 32, 16]: scale · Σq of each block (for the weights' offsets).
         let offsets: UnsafeMutablePointer<Float>
+        /// The same over each block's first 16 q and its last 16 (Q2_K's offsets, one per half).
+        let lowOffsets: UnsafeMutablePointer<Float>
+        let highOffsets: UnsafeMutablePointer<Float>
 
         public var groups: Int { (tokens + Self.width - 1) / Self.width }
         var units: Int { columns / 32 }
 
         public static func byteCount(tokens: Int, columns: Int) -> Int {
-            (tokens + width - 1) / width * width * (2 * columns + 8 * (columns / 32))
+            (tokens + width - 1) / width * width * (2 * columns + 16 * (columns / 32))
         }
 
         /// Lays the arrays out in `memory` (at least `byteCount` bytes, 32-byte aligned).
@@ -67,8 +71,10 @@ extension Kernels {
             let slots = (tokens + Self.width - 1) / Self.width * Self.width
             pairs = memory.bindMemory(to: Int32.self, capacity: slots * columns / 2)
             scales = (memory + 2 * slots * columns).bindMemory(to: Float.self, capacity: slots * (columns / 32))
-            offsets = (memory + 2 * slots * columns + 4 * slots * (columns / 32))
-                .bindMemory(to: Float.self, capacity: slots * (columns / 32))
+            let blocks = slots * (columns / 32)
+            offsets = (memory + 2 * slots * columns + 4 * blocks).bindMemory(to: Float.self, capacity: blocks)
+            lowOffsets = (memory + 2 * slots * columns + 8 * blocks).bindMemory(to: Float.self, capacity: blocks)
+            highOffsets = (memory + 2 * slots * columns + 12 * blocks).bindMemory(to: Float.self, capacity: blocks)
         }
 
         /// Quantizes `x`: [tokens, columns] row-major, the groups shared out over the pool.
@@ -91,8 +97,11 @@ extension Kernels {
                                 for p in 0..<16 {
                                     first[p * width] = Int32(UInt16(bitPattern: q[2 * p])) | Int32(q[2 * p + 1]) << 16
                                 }
+                                let low = (0..<16).reduce(Int32(0)) { $0 + Int32(q[$1]) }
                                 scales[(g * units + u) * width + lane] = scale
                                 offsets[(g * units + u) * width + lane] = scale * Float(sum)
+                                lowOffsets[(g * units + u) * width + lane] = scale * Float(low)
+                                highOffsets[(g * units + u) * width + lane] = scale * Float(sum - low)
                             }
                         }
                     }
@@ -131,6 +140,7 @@ extension Kernels {
         case .q4_1: int16Gemm(Int16Q4_1.self, w, a, out, stride, pool)
         case .q5_1: int16Gemm(Int16Q5_1.self, w, a, out, stride, pool)
         case .q3_K: int16Gemm(Int16Q3_K.self, w, a, out, stride, pool)
+        case .q2_K: int16Gemm(Int16Q2_K.self, w, a, out, stride, pool)
         case .iq4_NL: int16Gemm(Int16IQ4_NL.self, w, a, out, stride, pool)
         case .iq4_XS: int16Gemm(Int16IQ4_XS.self, w, a, out, stride, pool)
         case .mxfp4: int16Gemm(Int16MXFP4.self, w, a, out, stride, pool)
@@ -145,8 +155,8 @@ extension Kernels {
 #if arch(x86_64)
 extension Kernels {
     /// A thread's panel: its rows' codes as 16-bit integers, [row, column]; each unit's scales (low and
-    /// high half), [row, unit, 2]; each unit's offset scale, [row, unit]; and the results for one group
-    /// of tokens, [row, token], before they go out transposed.
+    /// high half), [row, unit, 2]; each unit's offset scales (the same), [row, unit, 2]; and the results
+    /// for one group of tokens, [row, token], before they go out transposed.
     struct Int16Panel {
         let codes: UnsafeMutablePointer<Int16>
         let scales: UnsafeMutablePointer<Float>
@@ -154,15 +164,15 @@ extension Kernels {
         let results: UnsafeMutablePointer<Float>
 
         static func byteCount(columns: Int) -> Int {
-            int16PanelRows * (2 * columns + 12 * (columns / 32) + 4 * Int16TokenGroups.width)
+            int16PanelRows * (2 * columns + 16 * (columns / 32) + 4 * Int16TokenGroups.width)
         }
 
         init(_ memory: UnsafeMutableRawPointer, columns: Int) {
             let rows = int16PanelRows, units = columns / 32
             codes = memory.bindMemory(to: Int16.self, capacity: rows * columns)
             scales = (memory + 2 * rows * columns).bindMemory(to: Float.self, capacity: rows * units * 2)
-            mins = (memory + 2 * rows * columns + 8 * rows * units).bindMemory(to: Float.self, capacity: rows * units)
-            results = (memory + 2 * rows * columns + 12 * rows * units)
+            mins = (memory + 2 * rows * columns + 8 * rows * units).bindMemory(to: Float.self, capacity: rows * units * 2)
+            results = (memory + 2 * rows * columns + 16 * rows * units)
                 .bindMemory(to: Float.self, capacity: rows * Int16TokenGroups.width)
         }
 
@@ -183,7 +193,11 @@ extension Kernels {
                         let (low, high) = F.scales(header, k)
                         scales[2 * (i * units + u)] = low
                         scales[2 * (i * units + u) + 1] = high
-                        if F.hasMins { mins[i * units + u] = F.unitMin(header, k) }
+                        if F.hasMins {
+                            let (low, high) = F.unitMins(header, k)
+                            mins[2 * (i * units + u)] = low
+                            mins[2 * (i * units + u) + 1] = high
+                        }
                     }
                 }
             }
@@ -228,6 +242,7 @@ extension Kernels {
         let scale2 = panel.scales + 2 * rows.2 * units
         let pairs = UnsafeRawPointer(a.pairs + g * (columns / 2) * width)
         let tokenScales = a.scales + g * units * width, tokenOffsets = a.offsets + g * units * width
+        let tokenLowOffsets = a.lowOffsets + g * units * width, tokenHighOffsets = a.highOffsets + g * units * width
         var f00 = SIMD8<Float>(), f01 = SIMD8<Float>(), f10 = SIMD8<Float>(), f11 = SIMD8<Float>()
         var f20 = SIMD8<Float>(), f21 = SIMD8<Float>()
         let halves = F.splitScales ? 2 : 1, pairsPerHalf = 16 / halves
@@ -258,12 +273,13 @@ extension Kernels {
                 f10 = scaled(i10, scale1[k], s0, f10); f11 = scaled(i11, scale1[k], s1, f11)
                 f20 = scaled(i20, scale2[k], s0, f20); f21 = scaled(i21, scale2[k], s1, f21)
             }
-            if F.hasMins {
-                let o = UnsafeRawPointer(tokenOffsets + u * width)
+            // The offsets: the unit's (its first half's and then its second's, for Q2_K).
+            for h in 0..<(F.hasMins ? (F.splitMins ? 2 : 1) : 0) {
+                let o = UnsafeRawPointer((F.splitMins ? (h == 0 ? tokenLowOffsets : tokenHighOffsets) : tokenOffsets) + u * width)
                 let o0 = o.loadUnaligned(as: SIMD8<Float>.self), o1 = o.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                let m0 = SIMD8<Float>(repeating: -panel.mins[rows.0 * units + u])
-                let m1 = SIMD8<Float>(repeating: -panel.mins[rows.1 * units + u])
-                let m2 = SIMD8<Float>(repeating: -panel.mins[rows.2 * units + u])
+                let m0 = SIMD8<Float>(repeating: -panel.mins[2 * (rows.0 * units + u) + h])
+                let m1 = SIMD8<Float>(repeating: -panel.mins[2 * (rows.1 * units + u) + h])
+                let m2 = SIMD8<Float>(repeating: -panel.mins[2 * (rows.2 * units + u) + h])
                 f00 = _mm256_fmadd_ps(m0, o0, f00); f01 = _mm256_fmadd_ps(m0, o1, f01)
                 f10 = _mm256_fmadd_ps(m1, o0, f10); f11 = _mm256_fmadd_ps(m1, o1, f11)
                 f20 = _mm256_fmadd_ps(m2, o0, f20); f21 = _mm256_fmadd_ps(m2, o1, f21)

@@ -7,8 +7,8 @@ import PhoenixTestSupport
 import Testing
 
 @Suite struct Int16DotTests {
-    static let formats: [QuantType] = [.q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .iq4_NL, .iq4_XS,
-                                       .mxfp4]
+    static let formats: [QuantType] = [.q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .q2_K, .iq4_NL,
+                                       .iq4_XS, .mxfp4]
 
     /// Rows of activations quantized into memory this object owns.
     final class Quantized {
@@ -160,9 +160,9 @@ import Testing
     }
 
     @Test func formatsWithoutA16BitFormSayNil() {
-        let bytes = [UInt8](repeating: 0, count: 84)
-        let quantized = Quantized([Float](repeating: 1, count: 256), tokens: 1, columns: 256)
-        #expect(!Kernels.hasInt16Dot(.q2_K))
-        #expect(bytes.withUnsafeBytes { Reference.int16Dot(.q2_K, $0.baseAddress!, quantized.activations, token: 0) } == nil)
+        let bytes = [UInt8](repeating: 0, count: 128)
+        let quantized = Quantized([Float](repeating: 1, count: 32), tokens: 1, columns: 32)
+        #expect(!Kernels.hasInt16Dot(.f32))
+        #expect(bytes.withUnsafeBytes { Reference.int16Dot(.f32, $0.baseAddress!, quantized.activations, token: 0) } == nil)
     }
 }

@@ -24,10 +24,16 @@ extension Reference {
                 let scale = int16SplitsScales(type) && l >= 4 ? unit.highScale : unit.lowScale
                 acc[l] = acc[l].addingProduct(Float(low[l] + high[l]), scale * dx)
             }
-            // Offsets: a lane per unit of a super-block (Q4_K, Q5_K); Q4_1's and Q5_1's all in lane 0.
+            // Offsets: a lane per unit of a super-block (Q4_K, Q5_K, Q2_K); Q4_1's and Q5_1's all in lane 0.
+            // Q2_K's halves have their own, times the sums of their own activations, the low half's first.
             if int16HasOffsets(type) {
                 let lane = type.traits.weightsPerBlock == 32 ? 0 : u % 8
-                mins[lane] = mins[lane].addingProduct(Float(a.sums[block]), unit.minScale * dx)
+                if type == .q2_K {
+                    mins[lane] = mins[lane].addingProduct(Float(a.lowHalfSums[block]), unit.minScale * dx)
+                    mins[lane] = mins[lane].addingProduct(Float(a.highHalfSums[block]), unit.highMinScale * dx)
+                } else {
+                    mins[lane] = mins[lane].addingProduct(Float(a.sums[block]), unit.minScale * dx)
+                }
             }
         }
         return laneTreeSum(acc) - laneTreeSum(mins)
@@ -35,12 +41,12 @@ extension Reference {
 
     /// Whether the 16-bit form of `type` has weights with an offset (d·scale·q − dmin·min, d·q + m).
     static func int16HasOffsets(_ type: QuantType) -> Bool {
-        [.q4_K, .q5_K, .q4_1, .q5_1].contains(type)
+        [.q4_K, .q5_K, .q4_1, .q5_1, .q2_K].contains(type)
     }
 
     /// Whether the 16-bit form of `type` gives each half of a unit (16 weights) its own scale.
     static func int16SplitsScales(_ type: QuantType) -> Bool {
-        [.q6_K, .q3_K].contains(type)
+        [.q6_K, .q3_K, .q2_K].contains(type)
     }
 
     /// The kernel's fixed order for summing eight lanes.
@@ -48,8 +54,22 @@ extension Reference {
         ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
     }
 
-    /// Unit `u` (weights 32u..<32u+32) of a row: its integer codes and scales.
+    /// Unit `u` (weights 32u..<32u+32) of a row: its integer codes and scales. `minScale` is the offset
+    /// scale of the unit, or of its first half where the halves have their own (Q2_K: `highMinScale`).
     static func int16Unit(_ type: QuantType, _ row: UnsafeRawPointer, _ u: Int)
+        -> (codes: [Int32], lowScale: Float, highScale: Float, minScale: Float, highMinScale: Float) {
+        let unit: (codes: [Int32], lowScale: Float, highScale: Float, minScale: Float) = int16UnitOneMin(type, row, u)
+        if type == .q2_K {
+            let block = row + 84 * (u / 8), v = u % 8
+            let dmin = Float(Float16(bitPattern: block.loadUnaligned(fromByteOffset: 82, as: UInt16.self)))
+            return (unit.codes, unit.lowScale, unit.highScale, unit.minScale,
+                    dmin * Float(block.load(fromByteOffset: 2 * v + 1, as: UInt8.self) >> 4))
+        }
+        return (unit.codes, unit.lowScale, unit.highScale, unit.minScale, unit.minScale)
+    }
+
+    /// `int16Unit` but for Q2_K's second half's offset.
+    static func int16UnitOneMin(_ type: QuantType, _ row: UnsafeRawPointer, _ u: Int)
         -> (codes: [Int32], lowScale: Float, highScale: Float, minScale: Float) {
         let byte = { (p: UnsafeRawPointer, i: Int) in Int32(p.load(fromByteOffset: i, as: UInt8.self)) }
         let half = { (p: UnsafeRawPointer, i: Int) in Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: i, as: UInt16.self))) }
@@ -107,6 +127,13 @@ extension Reference {
                 Int32(BlockIQ4_NL.grid[Int(j < 16 ? byte(block, 2 + j) & 15 : byte(block, 2 + j - 16) >> 4)])
             }
             return (codes, half(block, 0), half(block, 0), 0)
+        case .q2_K:
+            let block = row + 84 * (u / 8), v = u % 8, h = v / 4, s = v % 4
+            let codes = (0..<32).map { l in (byte(block, 16 + 32 * h + l) >> (2 * s)) & 3 }
+            let d = half(block, 80), dmin = half(block, 82)
+            // Byte g of the first 16: scale g in the low nibble, min g in the high one (16 weights each).
+            return (codes, d * Float(byte(block, 2 * v) & 15), d * Float(byte(block, 2 * v + 1) & 15),
+                    dmin * Float(byte(block, 2 * v) >> 4))
         case .mxfp4:
             let block = row + 17 * u, d = BlockMXFP4.halfScale(block.load(as: UInt8.self))
             let codes = (0..<32).map { j in

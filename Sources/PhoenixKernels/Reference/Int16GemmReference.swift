@@ -24,7 +24,12 @@ extension Reference {
             } else {
                 acc = acc.addingProduct(Float(low + high), unit.lowScale * dx)
             }
-            if int16HasOffsets(type) { acc = acc.addingProduct(-unit.minScale, dx * Float(a.sums[block])) }
+            if type == .q2_K {
+                acc = acc.addingProduct(-unit.minScale, dx * Float(a.lowHalfSums[block]))
+                acc = acc.addingProduct(-unit.highMinScale, dx * Float(a.highHalfSums[block]))
+            } else if int16HasOffsets(type) {
+                acc = acc.addingProduct(-unit.minScale, dx * Float(a.sums[block]))
+            }
         }
         return acc
     }
