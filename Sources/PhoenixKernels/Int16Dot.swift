@@ -5,7 +5,7 @@ import CPhoenixX86
 
 /// Decoding's matrix-vector products: quantized weight rows times activations quantized to 16-bit
 /// integers (`Int16Activations`), for Q8_0, Q5_0, Q4_K and Q6_K, the formats of the default model, and
-/// Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, Q2_K, IQ4_NL, IQ4_XS and MXFP4.
+/// every other quantized format: Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, Q2_K, Q8_K, IQ4_NL, IQ4_XS and MXFP4.
 ///
 /// A decode step reads every weight once and uses it once, so what counts is how few instructions a
 /// weight costs. Here a unit of 32 weights is widened from its 4- to 8-bit codes to 16-bit lanes and
@@ -34,7 +34,7 @@ extension Kernels {
     @inlinable
     public static func hasInt16Dot(_ type: QuantType) -> Bool {
         switch type {
-        case .q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .q2_K, .iq4_NL, .iq4_XS, .mxfp4: true
+        case .q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .q2_K, .q8_K, .iq4_NL, .iq4_XS, .mxfp4: true
         default: false
         }
     }
@@ -55,6 +55,7 @@ extension Kernels {
         case .q5_1: int16Dots(Int16Q5_1.self, w, rows, a, out, outStride)
         case .q3_K: int16Dots(Int16Q3_K.self, w, rows, a, out, outStride)
         case .q2_K: int16Dots(Int16Q2_K.self, w, rows, a, out, outStride)
+        case .q8_K: int16Dots(Int16Q8_K.self, w, rows, a, out, outStride)
         case .iq4_NL: int16Dots(Int16IQ4_NL.self, w, rows, a, out, outStride)
         case .iq4_XS: int16Dots(Int16IQ4_XS.self, w, rows, a, out, outStride)
         case .mxfp4: int16Dots(Int16MXFP4.self, w, rows, a, out, outStride)
@@ -517,6 +518,29 @@ enum Int16Q8_0: Int16ScaledFormat {
         // sign-extend either.
         return Int16Unit(signedBytes: Kernels.load256(block + 2))
     }
+}
+
+/// Q8_K: 292-byte blocks of 256: float32 d, 256 signed codes (eight units as Q8_0's), then sums of
+/// each 16 codes that these kernels do not need; w = d · q.
+enum Int16Q8_K: Int16Format {
+    static var blockBytes: Int { 292 }
+    static var unitsPerBlock: Int { 8 }
+    static var splitScales: Bool { false }
+    static var hasMins: Bool { false }
+
+    @inline(__always)
+    static func header(_ block: UnsafeRawPointer) -> Float { Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self))) }
+
+    @inline(__always)
+    static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
+        Int16Unit(signedBytes: Kernels.load256(block + 4 + 32 * k))
+    }
+
+    @inline(__always)
+    static func scales(_ d: Float, _ k: Int) -> (Float, Float) { (d, d) }
+
+    @inline(__always)
+    static func unitScales(_ d: Float) -> SIMD8<Float> { SIMD8(repeating: d) }
 }
 
 /// Q5_0: 22-byte blocks of 32: fp16 d, 32 high bits, 16 bytes of nibbles (low ones weights 0..<16,

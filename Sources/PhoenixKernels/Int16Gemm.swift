@@ -3,9 +3,9 @@ import PhoenixQuant
 import CPhoenixX86
 #endif
 
-/// Prompt tokens' matrix products for Q8_0, Q5_0, Q4_K, Q6_K, Q4_0, Q4_1, Q5_1, Q5_K, Q3_K, Q2_K,
-/// IQ4_NL, IQ4_XS and MXFP4: weights as 16-bit codes times activations quantized to 16 bits exactly as for decoding
-/// (`quantizeInt16Block`), with `vpmaddwd`.
+/// Prompt tokens' matrix products for every quantized format (those of `hasInt16Dot`): weights as 16-bit
+/// codes times activations quantized to 16 bits exactly as for decoding (`quantizeInt16Block`), with
+/// `vpmaddwd`.
 ///
 /// The decode kernels (`int16Dots`) keep one token's products for one row in the lanes of a register,
 /// so every 32-weight unit needs its own float scaling per row and token: more instructions than the
@@ -141,6 +141,7 @@ extension Kernels {
         case .q5_1: int16Gemm(Int16Q5_1.self, w, a, out, stride, pool)
         case .q3_K: int16Gemm(Int16Q3_K.self, w, a, out, stride, pool)
         case .q2_K: int16Gemm(Int16Q2_K.self, w, a, out, stride, pool)
+        case .q8_K: int16Gemm(Int16Q8_K.self, w, a, out, stride, pool)
         case .iq4_NL: int16Gemm(Int16IQ4_NL.self, w, a, out, stride, pool)
         case .iq4_XS: int16Gemm(Int16IQ4_XS.self, w, a, out, stride, pool)
         case .mxfp4: int16Gemm(Int16MXFP4.self, w, a, out, stride, pool)

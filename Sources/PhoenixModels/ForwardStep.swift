@@ -3,7 +3,7 @@
 /// Tokens are given sequence after sequence; every weight matrix is applied to all of them in one pass
 /// over the weights, while attention reads each sequence's own blocks. Tokens at or after a sequence's
 /// `decodeFrom` position (the ones it generated) are handed to the matrix products as decoding tokens,
-/// which take the 16-bit integer kernels; prompt tokens take the float GEMM. Which kernel a token gets
+/// which take the 16-bit decode kernels; prompt tokens take a GEMM. Which kernel a token gets
 /// depends on its position alone, and neither kernel's result depends on the other tokens (see
 /// `Kernels.matmul`), so each token's result is the one it gets when its sequence runs alone, and a
 /// sequence recomputed after preemption gets its earlier bits back.

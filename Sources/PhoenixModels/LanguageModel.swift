@@ -24,7 +24,7 @@ public protocol LanguageModel: AnyObject, Sendable {
 
     /// logits[r] = hidden[r] · outputᵀ for `rows` rows.  hidden: [rows, embeddingDim] → logits: [rows, vocabularySize]
     /// `decoding`: the rows are tokens being decoded, which the 16-bit decode kernels take (see
-    /// `Kernels.matmul`); otherwise the float GEMM does, except for a single row, which counts as decoding.
+    /// `Kernels.matmul`); otherwise a GEMM does, except for a single row, which counts as decoding.
     func logits(_ hidden: UnsafePointer<Float>, rows: Int, decoding: Bool, pool: ThreadPool,
                 into logits: UnsafeMutablePointer<Float>)
 }

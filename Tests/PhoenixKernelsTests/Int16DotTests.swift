@@ -7,8 +7,8 @@ import PhoenixTestSupport
 import Testing
 
 @Suite struct Int16DotTests {
-    static let formats: [QuantType] = [.q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .q2_K, .iq4_NL,
-                                       .iq4_XS, .mxfp4]
+    static let formats: [QuantType] = [.q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .q2_K, .q8_K,
+                                       .iq4_NL, .iq4_XS, .mxfp4]
 
     /// Rows of activations quantized into memory this object owns.
     final class Quantized {

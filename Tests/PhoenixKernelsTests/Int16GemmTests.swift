@@ -5,8 +5,8 @@ import Testing
 
 #if arch(x86_64)
 @Suite struct Int16GemmTests {
-    static let formats: [QuantType] = [.q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .q2_K, .iq4_NL,
-                                       .iq4_XS, .mxfp4]
+    static let formats: [QuantType] = [.q8_0, .q5_0, .q4_K, .q6_K, .q4_0, .q5_K, .q4_1, .q5_1, .q3_K, .q2_K, .q8_K,
+                                       .iq4_NL, .iq4_XS, .mxfp4]
 
     /// The GEMM gives the scalar twin's bits for every row and token, at row counts that leave short
     /// tiles of three and short panels of 24, and token counts that leave a short group of 16, with one

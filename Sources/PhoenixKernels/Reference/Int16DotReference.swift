@@ -78,6 +78,11 @@ extension Reference {
             let block = row + 34 * u
             let codes = (0..<32).map { Int32(block.load(fromByteOffset: 2 + $0, as: Int8.self)) }
             return (codes, half(block, 0), half(block, 0), 0)
+        case .q8_K:
+            let block = row + 292 * (u / 8)
+            let codes = (0..<32).map { Int32(block.load(fromByteOffset: 4 + 32 * (u % 8) + $0, as: Int8.self)) }
+            let d = Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)))
+            return (codes, d, d, 0)
         case .q4_0:
             let block = row + 18 * u
             let codes = (0..<32).map { j in (j < 16 ? byte(block, 2 + j) & 15 : byte(block, 2 + j - 16) >> 4) - 8 }
