@@ -52,19 +52,21 @@ extension Kernels {
         let scales: UnsafeMutablePointer<Float>
         /// [group, columns / 32, 16]: scale · Σq of each block (for the weights' offsets).
         let offsets: UnsafeMutablePointer<Float>
-        /// The same over each block's first 16 q and its last 16 (Q2_K's offsets, one per half).
-        let lowOffsets: UnsafeMutablePointer<Float>
-        let highOffsets: UnsafeMutablePointer<Float>
+        /// The same over each block's first 16 q and its last 16 (Q2_K's offsets, one per half), when
+        /// asked for: nil otherwise, which saves their memory for the matrices that do not need them.
+        let lowOffsets: UnsafeMutablePointer<Float>?
+        let highOffsets: UnsafeMutablePointer<Float>?
 
         public var groups: Int { (tokens + Self.width - 1) / Self.width }
         var units: Int { columns / 32 }
 
-        public static func byteCount(tokens: Int, columns: Int) -> Int {
-            (tokens + width - 1) / width * width * (2 * columns + 16 * (columns / 32))
+        /// `halfOffsets`: whether to keep the offsets of the blocks' halves, which Q2_K needs.
+        public static func byteCount(tokens: Int, columns: Int, halfOffsets: Bool = true) -> Int {
+            (tokens + width - 1) / width * width * (2 * columns + (halfOffsets ? 16 : 8) * (columns / 32))
         }
 
         /// Lays the arrays out in `memory` (at least `byteCount` bytes, 32-byte aligned).
-        public init(tokens: Int, columns: Int, memory: UnsafeMutableRawPointer) {
+        public init(tokens: Int, columns: Int, memory: UnsafeMutableRawPointer, halfOffsets: Bool = true) {
             precondition(columns % 32 == 0, "Int16TokenGroups: columns must be a multiple of 32")
             self.tokens = tokens
             self.columns = columns
@@ -73,8 +75,8 @@ extension Kernels {
             scales = (memory + 2 * slots * columns).bindMemory(to: Float.self, capacity: slots * (columns / 32))
             let blocks = slots * (columns / 32)
             offsets = (memory + 2 * slots * columns + 4 * blocks).bindMemory(to: Float.self, capacity: blocks)
-            lowOffsets = (memory + 2 * slots * columns + 8 * blocks).bindMemory(to: Float.self, capacity: blocks)
-            highOffsets = (memory + 2 * slots * columns + 12 * blocks).bindMemory(to: Float.self, capacity: blocks)
+            lowOffsets = halfOffsets ? (memory + 2 * slots * columns + 8 * blocks).bindMemory(to: Float.self, capacity: blocks) : nil
+            highOffsets = halfOffsets ? (memory + 2 * slots * columns + 12 * blocks).bindMemory(to: Float.self, capacity: blocks) : nil
         }
 
         /// Quantizes `x`: [tokens, columns] row-major, the groups shared out over the pool.
@@ -97,11 +99,13 @@ extension Kernels {
                                 for p in 0..<16 {
                                     first[p * width] = Int32(UInt16(bitPattern: q[2 * p])) | Int32(q[2 * p + 1]) << 16
                                 }
-                                let low = (0..<16).reduce(Int32(0)) { $0 + Int32(q[$1]) }
                                 scales[(g * units + u) * width + lane] = scale
                                 offsets[(g * units + u) * width + lane] = scale * Float(sum)
-                                lowOffsets[(g * units + u) * width + lane] = scale * Float(low)
-                                highOffsets[(g * units + u) * width + lane] = scale * Float(sum - low)
+                                if let lowOffsets, let highOffsets {
+                                    let low = (0..<16).reduce(Int32(0)) { $0 + Int32(q[$1]) }
+                                    lowOffsets[(g * units + u) * width + lane] = scale * Float(low)
+                                    highOffsets[(g * units + u) * width + lane] = scale * Float(sum - low)
+                                }
                             }
                         }
                     }
@@ -115,9 +119,10 @@ extension Kernels {
     static func int16Gemm(_ weights: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int,
                           into outs: [UnsafeMutablePointer<Float>], strides: [Int], pool: ThreadPool) {
         guard let columns = weights.first?.columns, tokens > 0 else { return }
-        withUnsafeTemporaryAllocation(byteCount: Int16TokenGroups.byteCount(tokens: tokens, columns: columns),
+        let halves = weights.contains { $0.type == .q2_K }
+        withUnsafeTemporaryAllocation(byteCount: Int16TokenGroups.byteCount(tokens: tokens, columns: columns, halfOffsets: halves),
                                       alignment: 64) { memory in
-            let groups = Int16TokenGroups(tokens: tokens, columns: columns, memory: memory.baseAddress!)
+            let groups = Int16TokenGroups(tokens: tokens, columns: columns, memory: memory.baseAddress!, halfOffsets: halves)
             groups.quantize(x, pool: pool)
             for (i, w) in weights.enumerated() {
                 int16Gemm(w, groups, into: outs[i], stride: strides[i], pool: pool)
@@ -129,6 +134,7 @@ extension Kernels {
     public static func int16Gemm(_ w: WeightMatrix, _ a: Int16TokenGroups, into out: UnsafeMutablePointer<Float>,
                                  stride: Int, pool: ThreadPool) {
         precondition(w.columns == a.columns, "int16Gemm: the activations have \(a.columns) columns, the matrix \(w.columns)")
+        precondition(w.type != .q2_K || a.lowOffsets != nil, "int16Gemm: Q2_K needs the activations' half offsets")
         #if arch(x86_64)
         switch w.type {
         case .q8_0: int16Gemm(Int16Q8_0.self, w, a, out, stride, pool)
@@ -243,7 +249,9 @@ extension Kernels {
         let scale2 = panel.scales + 2 * rows.2 * units
         let pairs = UnsafeRawPointer(a.pairs + g * (columns / 2) * width)
         let tokenScales = a.scales + g * units * width, tokenOffsets = a.offsets + g * units * width
-        let tokenLowOffsets = a.lowOffsets + g * units * width, tokenHighOffsets = a.highOffsets + g * units * width
+        // Q2_K's, whose activations keep them (`int16Gemm` checks).
+        let tokenLowOffsets = F.splitMins ? a.lowOffsets! + g * units * width : tokenOffsets
+        let tokenHighOffsets = F.splitMins ? a.highOffsets! + g * units * width : tokenOffsets
         var f00 = SIMD8<Float>(), f01 = SIMD8<Float>(), f10 = SIMD8<Float>(), f11 = SIMD8<Float>()
         var f20 = SIMD8<Float>(), f21 = SIMD8<Float>()
         let halves = F.splitScales ? 2 : 1, pairsPerHalf = 16 / halves
