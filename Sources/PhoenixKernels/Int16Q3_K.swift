@@ -12,8 +12,8 @@ enum Int16Q3_K: Int16Format {
     static var hasMins: Bool { false }
 
     /// d·(sc − 32) for the 16 scales. Scale g keeps its low four bits in byte g (g < 8) or the high
-    /// nibble of byte g − 8, and its top two in bits 2(g / 4)..< of byte 8 + g % 4: unpacked eight bytes
-    /// at a time in 64-bit words.
+    /// nibble of byte g − 8, and its top two in bits 2(g / 4) and 2(g / 4) + 1 of byte 8 + g % 4 (of the
+    /// 12 at byte 96): unpacked eight bytes at a time in 64-bit words.
     @inline(__always)
     static func header(_ block: UnsafeRawPointer) -> SIMD16<Float> {
         let nibbles = block.loadUnaligned(fromByteOffset: 96, as: UInt64.self)

@@ -29,14 +29,21 @@ extension Reference {
             if int16HasOffsets(type) {
                 let lane = type.traits.weightsPerBlock == 32 ? 0 : u % 8
                 if type == .q2_K {
-                    mins[lane] = mins[lane].addingProduct(Float(a.lowHalfSums[block]), unit.minScale * dx)
-                    mins[lane] = mins[lane].addingProduct(Float(a.highHalfSums[block]), unit.highMinScale * dx)
+                    let (lowSum, highSum) = halfSums(a, block)
+                    mins[lane] = mins[lane].addingProduct(Float(lowSum), unit.minScale * dx)
+                    mins[lane] = mins[lane].addingProduct(Float(highSum), unit.highMinScale * dx)
                 } else {
                     mins[lane] = mins[lane].addingProduct(Float(a.sums[block]), unit.minScale * dx)
                 }
             }
         }
         return laneTreeSum(acc) - laneTreeSum(mins)
+    }
+
+    /// The sums of the 16-bit values of block `block`'s first 16 positions and of its last 16.
+    static func halfSums(_ a: Kernels.Int16Activations, _ block: Int) -> (Int32, Int32) {
+        let q = (0..<32).map { Int32(a.values[32 * block + $0]) }
+        return (q[0..<16].reduce(0, +), q[16..<32].reduce(0, +))
     }
 
     /// Whether the 16-bit form of `type` has weights with an offset (d·scale·q − dmin·min, d·q + m).

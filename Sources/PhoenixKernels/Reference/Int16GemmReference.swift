@@ -25,8 +25,9 @@ extension Reference {
                 acc = acc.addingProduct(Float(low + high), unit.lowScale * dx)
             }
             if type == .q2_K {
-                acc = acc.addingProduct(-unit.minScale, dx * Float(a.lowHalfSums[block]))
-                acc = acc.addingProduct(-unit.highMinScale, dx * Float(a.highHalfSums[block]))
+                let (lowSum, highSum) = halfSums(a, block)
+                acc = acc.addingProduct(-unit.minScale, dx * Float(lowSum))
+                acc = acc.addingProduct(-unit.highMinScale, dx * Float(highSum))
             } else if int16HasOffsets(type) {
                 acc = acc.addingProduct(-unit.minScale, dx * Float(a.sums[block]))
             }
