@@ -529,7 +529,9 @@ enum Int16Q8_K: Int16Format {
     static var hasMins: Bool { false }
 
     @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Float { Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self))) }
+    static func header(_ block: UnsafeRawPointer) -> Float {
+        Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)))
+    }
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {

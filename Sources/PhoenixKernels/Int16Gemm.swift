@@ -75,8 +75,9 @@ extension Kernels {
             scales = (memory + 2 * slots * columns).bindMemory(to: Float.self, capacity: slots * (columns / 32))
             let blocks = slots * (columns / 32)
             offsets = (memory + 2 * slots * columns + 4 * blocks).bindMemory(to: Float.self, capacity: blocks)
-            lowOffsets = halfOffsets ? (memory + 2 * slots * columns + 8 * blocks).bindMemory(to: Float.self, capacity: blocks) : nil
-            highOffsets = halfOffsets ? (memory + 2 * slots * columns + 12 * blocks).bindMemory(to: Float.self, capacity: blocks) : nil
+            let halves = memory + 2 * slots * columns + 8 * blocks
+            lowOffsets = halfOffsets ? halves.bindMemory(to: Float.self, capacity: blocks) : nil
+            highOffsets = halfOffsets ? (halves + 4 * blocks).bindMemory(to: Float.self, capacity: blocks) : nil
         }
 
         /// Quantizes `x`: [tokens, columns] row-major, the groups shared out over the pool.
@@ -120,9 +121,10 @@ extension Kernels {
                           into outs: [UnsafeMutablePointer<Float>], strides: [Int], pool: ThreadPool) {
         guard let columns = weights.first?.columns, tokens > 0 else { return }
         let halves = weights.contains { $0.type == .q2_K }
-        withUnsafeTemporaryAllocation(byteCount: Int16TokenGroups.byteCount(tokens: tokens, columns: columns, halfOffsets: halves),
-                                      alignment: 64) { memory in
-            let groups = Int16TokenGroups(tokens: tokens, columns: columns, memory: memory.baseAddress!, halfOffsets: halves)
+        let bytes = Int16TokenGroups.byteCount(tokens: tokens, columns: columns, halfOffsets: halves)
+        withUnsafeTemporaryAllocation(byteCount: bytes, alignment: 64) { memory in
+            let groups = Int16TokenGroups(tokens: tokens, columns: columns, memory: memory.baseAddress!,
+                                          halfOffsets: halves)
             groups.quantize(x, pool: pool)
             for (i, w) in weights.enumerated() {
                 int16Gemm(w, groups, into: outs[i], stride: strides[i], pool: pool)
@@ -284,7 +286,8 @@ extension Kernels {
             }
             // The offsets: the unit's (its first half's and then its second's, for Q2_K).
             for h in 0..<(F.hasMins ? (F.splitMins ? 2 : 1) : 0) {
-                let o = UnsafeRawPointer((F.splitMins ? (h == 0 ? tokenLowOffsets : tokenHighOffsets) : tokenOffsets) + u * width)
+                let offsets = F.splitMins ? (h == 0 ? tokenLowOffsets : tokenHighOffsets) : tokenOffsets
+                let o = UnsafeRawPointer(offsets + u * width)
                 let o0 = o.loadUnaligned(as: SIMD8<Float>.self), o1 = o.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
                 let m0 = SIMD8<Float>(repeating: -panel.mins[2 * (rows.0 * units + u) + h])
                 let m1 = SIMD8<Float>(repeating: -panel.mins[2 * (rows.1 * units + u) + h])

@@ -30,10 +30,11 @@ enum Int16Q2_K: Int16Format {
         let scales = _mm_and_si128(bytes, _mm_set1_epi8(0x0F))
         @inline(__always) func floats(_ v: __m128i) -> SIMD8<Float> { _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)) }
         @inline(__always) func mins(_ shift: Int32) -> SIMD8<Float> {
-            dmin * _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm_and_si128(_mm_srli_epi16(bytes, shift), _mm_set1_epi16(0x0F))))
+            let nibbles = _mm_and_si128(_mm_srli_epi16(bytes, shift), _mm_set1_epi16(0x0F))
+            return dmin * _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(nibbles))
         }
-        return Int16Q2_KHeader(scales: SIMD16(lowHalf: d * floats(scales), highHalf: d * floats(_mm_unpackhi_epi64(scales, scales))),
-                               lowMins: mins(4), highMins: mins(12))
+        let all = SIMD16(lowHalf: d * floats(scales), highHalf: d * floats(_mm_unpackhi_epi64(scales, scales)))
+        return Int16Q2_KHeader(scales: all, lowMins: mins(4), highMins: mins(12))
     }
 
     @inline(__always)
