@@ -61,39 +61,42 @@ extension Reference {
         ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
     }
 
-    /// Unit `u` (weights 32u..<32u+32) of a row: its integer codes and scales. `minScale` is the offset
-    /// scale of the unit, or of its first half where the halves have their own (Q2_K: `highMinScale`).
-    static func int16Unit(_ type: QuantType, _ row: UnsafeRawPointer, _ u: Int)
-        -> (codes: [Int32], lowScale: Float, highScale: Float, minScale: Float, highMinScale: Float) {
-        let unit: (codes: [Int32], lowScale: Float, highScale: Float, minScale: Float) = int16UnitOneMin(type, row, u)
-        if type == .q2_K {
-            let block = row + 84 * (u / 8), v = u % 8
-            let dmin = Float(Float16(bitPattern: block.loadUnaligned(fromByteOffset: 82, as: UInt16.self)))
-            return (unit.codes, unit.lowScale, unit.highScale, unit.minScale,
-                    dmin * Float(block.load(fromByteOffset: 2 * v + 1, as: UInt8.self) >> 4))
+    /// A unit's integer codes and scales, as `int16Unit` reads them.
+    struct Int16ReferenceUnit {
+        var codes: [Int32]
+        var lowScale: Float
+        var highScale: Float
+        /// The offset scale of the unit, or of its first half where the halves have their own (Q2_K).
+        var minScale: Float
+        var highMinScale: Float
+
+        init(_ codes: [Int32], _ lowScale: Float, _ highScale: Float, _ minScale: Float, highMinScale: Float? = nil) {
+            self.codes = codes
+            self.lowScale = lowScale
+            self.highScale = highScale
+            self.minScale = minScale
+            self.highMinScale = highMinScale ?? minScale
         }
-        return (unit.codes, unit.lowScale, unit.highScale, unit.minScale, unit.minScale)
     }
 
-    /// `int16Unit` but for Q2_K's second half's offset.
-    static func int16UnitOneMin(_ type: QuantType, _ row: UnsafeRawPointer, _ u: Int)
-        -> (codes: [Int32], lowScale: Float, highScale: Float, minScale: Float) {
+    /// Unit `u` (weights 32u..<32u+32) of a row: its integer codes and scales.
+    static func int16Unit(_ type: QuantType, _ row: UnsafeRawPointer, _ u: Int) -> Int16ReferenceUnit {
         let byte = { (p: UnsafeRawPointer, i: Int) in Int32(p.load(fromByteOffset: i, as: UInt8.self)) }
         let half = { (p: UnsafeRawPointer, i: Int) in Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: i, as: UInt16.self))) }
         switch type {
         case .q8_0:
             let block = row + 34 * u
             let codes = (0..<32).map { Int32(block.load(fromByteOffset: 2 + $0, as: Int8.self)) }
-            return (codes, half(block, 0), half(block, 0), 0)
+            return Int16ReferenceUnit(codes, half(block, 0), half(block, 0), 0)
         case .q8_K:
             let block = row + 292 * (u / 8)
             let codes = (0..<32).map { Int32(block.load(fromByteOffset: 4 + 32 * (u % 8) + $0, as: Int8.self)) }
             let d = Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)))
-            return (codes, d, d, 0)
+            return Int16ReferenceUnit(codes, d, d, 0)
         case .q4_0:
             let block = row + 18 * u
             let codes = (0..<32).map { j in (j < 16 ? byte(block, 2 + j) & 15 : byte(block, 2 + j - 16) >> 4) - 8 }
-            return (codes, half(block, 0), half(block, 0), 0)
+            return Int16ReferenceUnit(codes, half(block, 0), half(block, 0), 0)
         case .q4_1, .q5_1:  // w = d·q + m: the offset scale is −m
             let fifths = type == .q5_1, block = row + (fifths ? 24 : 20) * u
             let highBits = (0..<4).reduce(UInt32(0)) { $0 | UInt32(byte(block, 4 + $1)) << (8 * $1) }
@@ -101,7 +104,7 @@ extension Reference {
                 let nibble = j < 16 ? byte(block, (fifths ? 8 : 4) + j) & 15 : byte(block, (fifths ? 8 : 4) + j - 16) >> 4
                 return fifths ? nibble | Int32((highBits >> j) & 1) << 4 : nibble
             }
-            return (codes, half(block, 0), half(block, 0), -half(block, 2))
+            return Int16ReferenceUnit(codes, half(block, 0), half(block, 0), -half(block, 2))
         case .q5_0:
             let block = row + 22 * u
             let highBits = (0..<4).reduce(UInt32(0)) { $0 | UInt32(byte(block, 2 + $1)) << (8 * $1) }
@@ -109,7 +112,7 @@ extension Reference {
                 let nibble = j < 16 ? byte(block, 6 + j) & 15 : byte(block, 6 + j - 16) >> 4
                 return nibble | Int32((highBits >> j) & 1) << 4 - 16
             }
-            return (codes, half(block, 0), half(block, 0), 0)
+            return Int16ReferenceUnit(codes, half(block, 0), half(block, 0), 0)
         case .q4_K, .q5_K:
             let fifths = type == .q5_K  // Q5_K: Q4_K's header, 32 bytes of fifth bits, then Q4_K's nibbles
             let block = row + (fifths ? 176 : 144) * (u / 8), g = u % 8
@@ -122,7 +125,7 @@ extension Reference {
                 return fifths ? nibble | ((byte(block, 16 + j) >> g) & 1) << 4 : nibble
             }
             let d = half(block, 0), dmin = half(block, 2)
-            return (codes, d * Float(scale), d * Float(scale), dmin * Float(min))
+            return Int16ReferenceUnit(codes, d * Float(scale), d * Float(scale), dmin * Float(min))
         case .q6_K:
             let block = row + 210 * (u / 8), h = (u % 8) / 4, t = u % 4
             let codes = (0..<32).map { l -> Int32 in
@@ -132,26 +135,27 @@ extension Reference {
             }
             let d = half(block, 208)
             let scale = { (k: Int) in d * Float(block.load(fromByteOffset: 192 + 8 * h + 2 * t + k, as: Int8.self)) }
-            return (codes, scale(0), scale(1), 0)
+            return Int16ReferenceUnit(codes, scale(0), scale(1), 0)
         case .iq4_NL:
             let block = row + 18 * u
             let codes = (0..<32).map { j in
                 Int32(BlockIQ4_NL.grid[Int(j < 16 ? byte(block, 2 + j) & 15 : byte(block, 2 + j - 16) >> 4)])
             }
-            return (codes, half(block, 0), half(block, 0), 0)
+            return Int16ReferenceUnit(codes, half(block, 0), half(block, 0), 0)
         case .q2_K:
             let block = row + 84 * (u / 8), v = u % 8, h = v / 4, s = v % 4
             let codes = (0..<32).map { l in (byte(block, 16 + 32 * h + l) >> (2 * s)) & 3 }
             let d = half(block, 80), dmin = half(block, 82)
             // Byte g of the first 16: scale g in the low nibble, min g in the high one (16 weights each).
-            return (codes, d * Float(byte(block, 2 * v) & 15), d * Float(byte(block, 2 * v + 1) & 15),
-                    dmin * Float(byte(block, 2 * v) >> 4))
+            let (low, high) = (byte(block, 2 * v), byte(block, 2 * v + 1))
+            return Int16ReferenceUnit(codes, d * Float(low & 15), d * Float(high & 15), dmin * Float(low >> 4),
+                                      highMinScale: dmin * Float(high >> 4))
         case .mxfp4:
             let block = row + 17 * u, d = BlockMXFP4.halfScale(block.load(as: UInt8.self))
             let codes = (0..<32).map { j in
                 Int32(BlockMXFP4.grid[Int(j < 16 ? byte(block, 1 + j) & 15 : byte(block, 1 + j - 16) >> 4)])
             }
-            return (codes, d, d, 0)
+            return Int16ReferenceUnit(codes, d, d, 0)
         case .iq4_XS:
             let block = row + 136 * (u / 8), g = u % 8
             let highBits = Int32(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
@@ -160,7 +164,7 @@ extension Reference {
                 Int32(BlockIQ4_NL.grid[Int((byte(block, 8 + 16 * g + j % 16) >> (4 * (j / 16))) & 15)])
             }
             let scale = half(block, 0) * Float(ls)
-            return (codes, scale, scale, 0)
+            return Int16ReferenceUnit(codes, scale, scale, 0)
         case .q3_K:
             let block = row + 110 * (u / 8), v = u % 8, h = v / 4, s = v % 4
             let codes = (0..<32).map { l -> Int32 in
@@ -175,7 +179,7 @@ extension Reference {
                 let top = (byte(block, 104 + g % 4) >> (2 * (g / 4))) & 3
                 return half(block, 108) * Float(low | top << 4 - 32)
             }
-            return (codes, scale(2 * v), scale(2 * v + 1), 0)
+            return Int16ReferenceUnit(codes, scale(2 * v), scale(2 * v + 1), 0)
         default:
             preconditionFailure("int16Unit: no 16-bit form for \(type)")
         }
