@@ -248,6 +248,45 @@ extension Int16ScaledWithMinFormat {
     }
 }
 
+/// Super-blocks of eight units with one scale each and no offsets, the header being the eight scales
+/// (Q8_K, IQ4_XS).
+protocol Int16EightScalesFormat: Int16Format where Header == SIMD8<Float> {}
+
+extension Int16EightScalesFormat {
+    static var unitsPerBlock: Int { 8 }
+    static var splitScales: Bool { false }
+    static var hasMins: Bool { false }
+
+    @inline(__always)
+    static func scales(_ header: SIMD8<Float>, _ k: Int) -> (Float, Float) { (header[k], header[k]) }
+
+    @inline(__always)
+    static func unitScales(_ header: SIMD8<Float>) -> SIMD8<Float> { header }
+}
+
+/// Super-blocks of eight units with a scale for each 16 weights and no offsets, the header being the 16
+/// scales, 2k and 2k + 1 unit k's halves (Q6_K, Q3_K).
+protocol Int16SixteenScalesFormat: Int16Format where Header == SIMD16<Float> {}
+
+extension Int16SixteenScalesFormat {
+    static var unitsPerBlock: Int { 8 }
+    static var splitScales: Bool { true }
+    static var hasMins: Bool { false }
+
+    @inline(__always)
+    static func scales(_ header: SIMD16<Float>, _ k: Int) -> (Float, Float) {
+        (header[2 * k], header[2 * k + 1])
+    }
+
+    /// Scales 2k (four lanes) and 2k + 1 (four lanes), picked from the header with one permutation.
+    @inline(__always)
+    static func laneScales(_ header: SIMD16<Float>, _ k: Int) -> SIMD8<Float> {
+        let i = Int32(2 * (k % 4))
+        return _mm256_permutevar8x32_ps(k < 4 ? header.lowHalf : header.highHalf,
+                                        _mm256_setr_epi32(i, i, i, i, i + 1, i + 1, i + 1, i + 1))
+    }
+}
+
 extension Kernels {
     @inline(__always)
     static func load128(_ p: UnsafeRawPointer) -> __m128i {
@@ -522,27 +561,19 @@ enum Int16Q8_0: Int16ScaledFormat {
 
 /// Q8_K: 292-byte blocks of 256: float32 d, 256 signed codes (eight units as Q8_0's), then sums of
 /// each 16 codes that these kernels do not need; w = d · q.
-enum Int16Q8_K: Int16Format {
+enum Int16Q8_K: Int16EightScalesFormat {
     static var blockBytes: Int { 292 }
-    static var unitsPerBlock: Int { 8 }
-    static var splitScales: Bool { false }
-    static var hasMins: Bool { false }
 
+    /// d, the scale of all eight units.
     @inline(__always)
-    static func header(_ block: UnsafeRawPointer) -> Float {
-        Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)))
+    static func header(_ block: UnsafeRawPointer) -> SIMD8<Float> {
+        SIMD8(repeating: Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(as: UInt32.self))))
     }
 
     @inline(__always)
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
         Int16Unit(signedBytes: Kernels.load256(block + 4 + 32 * k))
     }
-
-    @inline(__always)
-    static func scales(_ d: Float, _ k: Int) -> (Float, Float) { (d, d) }
-
-    @inline(__always)
-    static func unitScales(_ d: Float) -> SIMD8<Float> { SIMD8(repeating: d) }
 }
 
 /// Q5_0: 22-byte blocks of 32: fp16 d, 32 high bits, 16 bytes of nibbles (low ones weights 0..<16,
@@ -704,11 +735,8 @@ enum Int16Q5_K: Int16Format {
 
 /// Q6_K: 210-byte super-blocks of 256: 128 bytes of low nibbles, 64 bytes of 2-bit highs, 16 int8
 /// scales (one per 16 weights), fp16 d; weight 128h + 32t + l has w = d·scale·(q − 32).
-enum Int16Q6_K: Int16Format {
+enum Int16Q6_K: Int16SixteenScalesFormat {
     static var blockBytes: Int { 210 }
-    static var unitsPerBlock: Int { 8 }
-    static var splitScales: Bool { true }
-    static var hasMins: Bool { false }
 
     /// d times each of the 16 scales (scale 2k and 2k + 1 are unit k's halves).
     @inline(__always)
@@ -716,19 +744,6 @@ enum Int16Q6_K: Int16Format {
         let d = Kernels.half(block, 208), scales = Kernels.load128(block + 192)
         return SIMD16(lowHalf: d * _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(scales)),
                       highHalf: d * _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(scales, scales))))
-    }
-
-    @inline(__always)
-    static func scales(_ header: SIMD16<Float>, _ k: Int) -> (Float, Float) {
-        (header[2 * k], header[2 * k + 1])
-    }
-
-    /// Scales 2k (four lanes) and 2k + 1 (four lanes), picked from the header with one permutation.
-    @inline(__always)
-    static func laneScales(_ header: SIMD16<Float>, _ k: Int) -> SIMD8<Float> {
-        let i = Int32(2 * (k % 4))
-        return _mm256_permutevar8x32_ps(k < 4 ? header.lowHalf : header.highHalf,
-                                        _mm256_setr_epi32(i, i, i, i, i + 1, i + 1, i + 1, i + 1))
     }
 
     /// Units 4h + t for t = 2(p mod 2) and the next, h = p / 2, at even and odd positions. Unit t's

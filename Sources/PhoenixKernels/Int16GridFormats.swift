@@ -41,11 +41,8 @@ enum Int16IQ4_NL: Int16ScaledFormat {
 /// bits in the 16 bits at byte 2, bits 2g..<2g+2 for unit g; their low four in the nibbles of bytes
 /// 4..<8, unit g's at bit 4g of the 32 bits), then each unit's 16 bytes of indices laid out as IQ4_NL's;
 /// w = d·ls·grid[q].
-enum Int16IQ4_XS: Int16Format {
+enum Int16IQ4_XS: Int16EightScalesFormat {
     static var blockBytes: Int { 136 }
-    static var unitsPerBlock: Int { 8 }
-    static var splitScales: Bool { false }
-    static var hasMins: Bool { false }
 
     /// d·ls of the eight units, unpacked in the eight 32-bit lanes at once.
     @inline(__always)
@@ -63,12 +60,6 @@ enum Int16IQ4_XS: Int16Format {
     static func unit(_ block: UnsafeRawPointer, _ k: Int) -> Int16Unit {
         Int16Unit(signedBytes: Kernels.gridBytes(Kernels.nibbleBytes(block + 8 + 16 * k)))
     }
-
-    @inline(__always)
-    static func scales(_ header: SIMD8<Float>, _ k: Int) -> (Float, Float) { (header[k], header[k]) }
-
-    @inline(__always)
-    static func unitScales(_ header: SIMD8<Float>) -> SIMD8<Float> { header }
 }
 
 /// MXFP4: 17-byte blocks of 32: an E8M0 exponent e, then 16 bytes of 4-bit E2M1 codes laid out as

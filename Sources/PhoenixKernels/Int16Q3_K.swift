@@ -5,11 +5,8 @@ import CPhoenixX86
 /// sixteen 6-bit scales sc + 32 (one per 16 weights), fp16 d. Weight 128h + 32s + l, of unit u = 4h + s,
 /// is q = low + 4·high − 4 in −4...3, with low = bits 2s..<2s+2 of byte 32 + 32h + l and high = bit u of
 /// byte l; w = d·(sc − 32)·q.
-enum Int16Q3_K: Int16Format {
+enum Int16Q3_K: Int16SixteenScalesFormat {
     static var blockBytes: Int { 110 }
-    static var unitsPerBlock: Int { 8 }
-    static var splitScales: Bool { true }
-    static var hasMins: Bool { false }
 
     /// d·(sc − 32) for the 16 scales. Scale g keeps its low four bits in byte g (g < 8) or the high
     /// nibble of byte g − 8, and its top two in bits 2(g / 4) and 2(g / 4) + 1 of byte 8 + g % 4 (of the
@@ -28,12 +25,6 @@ enum Int16Q3_K: Int16Format {
         }
         return SIMD16(lowHalf: scales(first), highHalf: scales(second))
     }
-
-    @inline(__always)
-    static func scales(_ header: SIMD16<Float>, _ k: Int) -> (Float, Float) { Int16Q6_K.scales(header, k) }
-
-    @inline(__always)
-    static func laneScales(_ header: SIMD16<Float>, _ k: Int) -> SIMD8<Float> { Int16Q6_K.laneScales(header, k) }
 
     /// Units 2p and 2p + 1 (s = 2(p mod 2) and the next, h = p / 2), at even and odd positions. In 16-bit
     /// lanes, lane j holds byte 2j in bits 0..<8 and byte 2j + 1 in bits 8..<16, so each piece is a
