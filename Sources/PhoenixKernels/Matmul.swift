@@ -33,6 +33,7 @@ extension Kernels {
         if decoding > 0 {
             withInt16Activations(x, tokens: decoding, columns: columns) { activations in
                 pool.forEachChunk(w.rows, chunk: decodeChunk(rows: w.rows, pool)) { _, rows in
+                    prefetchStart(w, rows)
                     int16Dots(w, rows: rows, activations, into: out, outStride: stride)
                 }
             }
@@ -60,12 +61,18 @@ extension Kernels {
             withInt16Activations(x, tokens: decoding, columns: columns) { activations in
                 let rows = weights.reduce(0) { $0 + $1.rows }
                 pool.forEachChunk(rows, chunk: decodeChunk(rows: rows, pool)) { _, rows in
-                    var first = 0  // rows are numbered through the matrices in order
-                    for (w, out) in zip(weights, outs) {
-                        let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, first + w.rows)
-                        if lower < upper { int16Dots(w, rows: lower - first..<upper - first, activations, into: out, outStride: w.rows) }
-                        first += w.rows
+                    // Calls `body` with each matrix the chunk reaches into and its rows there (rows are
+                    // numbered through the matrices in order).
+                    func forEachPart(_ body: (WeightMatrix, UnsafeMutablePointer<Float>, Range<Int>) -> Void) {
+                        var first = 0
+                        for (w, out) in zip(weights, outs) {
+                            let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, first + w.rows)
+                            if lower < upper { body(w, out, lower - first..<upper - first) }
+                            first += w.rows
+                        }
                     }
+                    forEachPart { w, _, local in prefetchStart(w, local) }
+                    forEachPart { w, out, local in int16Dots(w, rows: local, activations, into: out, outStride: w.rows) }
                 }
             }
         }
@@ -84,6 +91,16 @@ extension Kernels {
         } else {
             for i in weights.indices { gemm(weights[i], x, tokens: tokens, into: outs[i], stride: strides[i], pool: pool) }
         }
+    }
+
+    /// Asks for the first 4 KB of `rows` (or all of them, if fewer) at once. The decode kernels ask for
+    /// each line 4 KB before they read it, so a chunk's first 4 KB would otherwise arrive only as the
+    /// kernel reaches them, and a decode step starts several hundred chunks per thread and token
+    /// (measured here: 1.02 times the decoding speed of the default model, paired runs in one process).
+    @inline(__always)
+    static func prefetchStart(_ w: WeightMatrix, _ rows: Range<Int>) {
+        let start = w.base + rows.lowerBound * w.rowBytes
+        for offset in Swift.stride(from: 0, to: min(4096, rows.count * w.rowBytes), by: 64) { prefetch(start + offset) }
     }
 
     /// Rows per chunk of a decode matmul: about eight chunks per thread, so a slower thread does fewer,
