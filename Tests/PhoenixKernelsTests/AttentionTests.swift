@@ -43,10 +43,10 @@ import Testing
         let queries = rng.floats(4 * headDim, in: -2...2)
         let storeK = rng.floats((blocks + 2) * blockSize * stride, in: -2...2)
         let storeV = rng.floats((blocks + 2) * blockSize * stride)
-        var scores = [Float](repeating: 0, count: 4 * Kernels.attentionSplit)
-        var partials = [Float](repeating: 0, count: 4 * Kernels.partialStride(headDim: headDim))
-        var fast = [Float](repeating: .nan, count: 4 * headDim), slow = fast
         let window = (positions / 3)..<positions
+        var scores = [Float](repeating: 0, count: 4 * Kernels.attentionSplit)
+        var partials = [Float](repeating: 0, count: Kernels.attentionPieces(window) * Kernels.partialStride(headDim: headDim))
+        var fast = [Float](repeating: .nan, count: 4 * headDim), slow = fast
         storeK.withUnsafeBufferPointer { k in storeV.withUnsafeBufferPointer { v in table.withUnsafeBufferPointer { t in
             queries.withUnsafeBufferPointer { q in slow.withUnsafeMutableBufferPointer { s in
                 let keys = KVBlocks(base: k.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
@@ -71,8 +71,9 @@ import Testing
         let queries = rng.floats(4 * headDim, in: -2...2)
         let table: [Int32] = [0]
         let stride = Kernels.partialStride(headDim: headDim)
-        // Cut at 256, 512, 768: 0..<1000 in four pieces, 300..<301 in one, 250..<777 in four (the first of 6).
-        for (window, expectedPieces) in [(0..<positions, 4), (300..<301, 1), (250..<777, 4)] {
+        // Cut at multiples of 64: 0..<1000 in 16 pieces (the last 960..<1000), 300..<301 in one, 250..<777 in
+        // ten (the first 250..<256, the last 768..<777).
+        for (window, expectedPieces) in [(0..<positions, 16), (300..<301, 1), (250..<777, 10)] {
             let pieces = Kernels.attentionPieces(window)
             #expect(pieces == expectedPieces)
             var scores = [Float](repeating: 0, count: 4 * Kernels.attentionSplit)
