@@ -245,8 +245,11 @@ public enum MemoryBandwidth {
         let pool = ThreadPool(threadCount: threads > 0 ? threads : ThreadPool.availableCores)
         let lineBytes = 64, lines = bufferBytes / lineBytes
         // In 2 MB pages where the system allows (transparent huge pages, asked for before the first
-        // touch): the buffer then streams as fast as the kernels' weights mapped in 2 MB pages do. In
-        // 4 KB pages it read 1.07–1.11 times slower here, which understated the limit.
+        // touch). In 4 KB pages, scattered through physical memory, the buffer read 1.07–1.11 times
+        // slower here (paired, in one process), and the output matrix streamed from such pages 1.22
+        // times slower than from 2 MB ones; from the mapped model file, whose page cache keeps pieces
+        // of a file together, it streamed as fast as from 2 MB pages. So the 4 KB reading understated
+        // the rate the weights can be read at.
         let hugePage = 2 << 20
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: lines * lineBytes, alignment: hugePage)
         defer { buffer.deallocate() }

@@ -35,14 +35,6 @@ final class ByteStorage: @unchecked Sendable {
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
             throw GGUFError.cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
         }
-        #if os(Linux)
-        // Asks for 2 MB pages. Where this mapping's faults read the file into the page cache, they then
-        // read it in 2 MB pieces and map each with one TLB entry; the decode kernels streamed the
-        // output matrix 1.22 times as fast from 2 MB pages as from 4 KB ones here (paired, in one
-        // process). Pages already cached in smaller pieces (a file just written, say) stay as they
-        // are, which is why `Scripts/install-model.sh` drops the model it writes from the cache.
-        _ = madvise(address, size, MADV_HUGEPAGE)
-        #endif
         return ByteStorage(bytes: UnsafeRawBufferPointer(start: address, count: size)) { bytes in
             _ = munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
         }
