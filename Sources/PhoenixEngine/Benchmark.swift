@@ -245,11 +245,11 @@ public enum MemoryBandwidth {
         let pool = ThreadPool(threadCount: threads > 0 ? threads : ThreadPool.availableCores)
         let lineBytes = 64, lines = bufferBytes / lineBytes
         // In 2 MB pages where the system allows (transparent huge pages, asked for before the first
-        // touch). In 4 KB pages, scattered through physical memory, the buffer read 1.07–1.11 times
-        // slower here (paired, in one process), and the output matrix streamed from such pages 1.22
-        // times slower than from 2 MB ones; from the mapped model file, whose page cache keeps pieces
-        // of a file together, it streamed as fast as from 2 MB pages. So the 4 KB reading understated
-        // the rate the weights can be read at.
+        // touch). In 4 KB pages the buffer read 1.07–1.11 times slower here (paired, in one process),
+        // and the output matrix's product streamed from a copy in 4 KB pages 1.22 times slower than
+        // from one in 2 MB pages; from the mapped model file it streamed as fast as from 2 MB pages,
+        // whether or not the mapping used them. So the 4 KB reading understated the rate at which
+        // decoding can read its weights.
         let hugePage = 2 << 20
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: lines * lineBytes, alignment: hugePage)
         defer { buffer.deallocate() }
