@@ -93,14 +93,15 @@ extension Kernels {
         }
     }
 
-    /// Asks for the first 4 KB of `rows` (or all of them, if fewer) at once. The decode kernels ask for
-    /// each line 4 KB before they read it, so a chunk's first 4 KB would otherwise arrive only as the
-    /// kernel reaches them, and a decode step starts several hundred chunks per thread and token
-    /// (measured here: 1.02 times the decoding speed of the default model, paired runs in one process).
+    /// Asks for the first `prefetchDistance` bytes of `rows` (or all of them, if fewer) at once. The decode
+    /// kernels ask for each line that far before they read it, so a chunk's first bytes would otherwise
+    /// arrive only as the kernel reaches them, and a decode step starts several hundred chunks per thread
+    /// and token (asking for the first 4 KB, with requests 4 KB ahead: 1.02 times the decoding speed of
+    /// the default model on an Intel Xeon, paired runs in one process).
     @inline(__always)
     static func prefetchStart(_ w: WeightMatrix, _ rows: Range<Int>) {
         let start = w.base + rows.lowerBound * w.rowBytes
-        for offset in Swift.stride(from: 0, to: min(4096, rows.count * w.rowBytes), by: 64) { prefetch(start + offset) }
+        for offset in Swift.stride(from: 0, to: min(prefetchDistance, rows.count * w.rowBytes), by: 64) { prefetch(start + offset) }
     }
 
     /// Rows per chunk of a decode matmul: about eight chunks per thread, so a slower thread does fewer,
