@@ -12,8 +12,12 @@ let strict: [SwiftSetting] = [
 // built for; other architectures get their compiler's default.
 #if arch(x86_64)
 let kernelSettings = strict + [.unsafeFlags(["-target-cpu", "haswell", "-Ounchecked"])]
+// The 512-bit decode kernels, called only where the CPU has AVX-512 F, CD, BW, DQ and VL (checked at run
+// time), the instruction sets of every AVX-512 CPU since Skylake-SP, AMD Zen 4 and 5 among them.
+let wideKernelSettings = strict + [.unsafeFlags(["-target-cpu", "skylake-avx512", "-Ounchecked"])]
 #else
 let kernelSettings = strict + [.unsafeFlags(["-Ounchecked"])]
+let wideKernelSettings = kernelSettings
 #endif
 
 let package = Package(
@@ -47,8 +51,11 @@ let package = Package(
         .target(name: "PhoenixGGUF", dependencies: ["PhoenixQuant"], swiftSettings: strict),
         // The x86 intrinsics from <immintrin.h>, header only, for the kernels that need exact instructions.
         .target(name: "CPhoenixX86"),
+        // Decode kernels in 512-bit registers, for CPUs with AVX-512; PhoenixKernels dispatches to them.
+        .target(name: "PhoenixKernelsAVX512", dependencies: ["CPhoenixX86"], swiftSettings: wideKernelSettings),
         // Every hot loop (matmul, norms, RoPE, attention) and the thread pool; scalar twins in Reference/.
-        .target(name: "PhoenixKernels", dependencies: ["PhoenixQuant", "CPhoenixX86"], swiftSettings: kernelSettings),
+        .target(name: "PhoenixKernels", dependencies: ["PhoenixQuant", "CPhoenixX86", "PhoenixKernelsAVX512"],
+                swiftSettings: kernelSettings),
         // Architectures (one file each), shared layers, KV cache, the registry.
         .target(name: "PhoenixModels", dependencies: ["PhoenixGGUF", "PhoenixKernels"], swiftSettings: kernelSettings),
         // Loading, sampling, generation and perplexity: the Swift API other packages use.

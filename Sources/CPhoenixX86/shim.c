@@ -11,4 +11,12 @@ __attribute__((constructor, target("f16c"))) static void phoenix_fill_half_table
 }
 
 float *phoenix_opaque_floats(float *p) { return p; }
+
+// The compiler's CPU model reports the AVX-512 features only where the operating system saves the
+// 512-bit registers (XCR0), so a true answer means the instructions can run.
+int phoenix_has_avx512(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
 #endif

@@ -1,6 +1,7 @@
 #if arch(x86_64)
 import CPhoenixX86
 #endif
+import Foundation
 import PhoenixKernels
 import PhoenixQuant
 import PhoenixTestSupport
@@ -47,6 +48,49 @@ import Testing
             }
         }
     }
+
+    /// Q5_0's one-token products give the reference's bits with the 512-bit kernel (where the CPU has
+    /// it) and with the 256-bit one: at row counts that leave a row out of the pairs, block counts that
+    /// leave a block out of the pairs of blocks, and rows taken from an odd row on.
+    @Test(arguments: [(1, 1), (2, 3), (5, 4), (7, 5), (8, 20)])
+    func wideAndNarrowKernelsGiveTheReferenceBits(size: (rows: Int, blocks: Int)) throws {
+        let columns = 32 * size.blocks
+        var rng = SplitMix64(seed: UInt64(size.rows * 100 + size.blocks))
+        let bytes = Quantization.quantize(.q5_0, rng.floats(size.rows * columns, in: -2...2))
+        let quantized = Quantized(rng.floats(columns, in: -4...4), tokens: 1, columns: columns)
+        let initial = Kernels.useWideKernels
+        defer { Kernels.useWideKernels = initial }
+        try bytes.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: .q5_0, rows: size.rows, columns: columns, bytes: raw)
+            for wide in initial ? [false, true] : [false] {
+                Kernels.useWideKernels = wide
+                for rows in [0..<size.rows, 1..<size.rows] {
+                    var out = [Float](repeating: .nan, count: size.rows + 1)
+                    Kernels.int16Dots(w, rows: rows, quantized.activations, into: &out, outStride: size.rows + 1)
+                    for r in 0..<size.rows + 1 {
+                        guard rows.contains(r) else {
+                            #expect(out[r].isNaN, "row \(r) is not asked for")
+                            continue
+                        }
+                        let expected = try #require(Reference.int16Dot(.q5_0, w.base + r * w.rowBytes, quantized.activations, token: 0))
+                        #expect(out[r].bitPattern == expected.bitPattern, "wide \(wide), rows \(rows), row \(r)")
+                    }
+                }
+            }
+        }
+    }
+
+    #if arch(x86_64) && os(Linux)
+    /// The 512-bit kernels run exactly where the kernel's own view of the CPU lists every instruction
+    /// set they are built for.
+    @Test func wideKernelsAreAvailableWhereTheCPUHasAVX512() throws {
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set(try #require(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") })
+            .split(separator: " ").map(String.init))
+        let needed = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+        #expect(Kernels.wideKernelsAvailable == needed.allSatisfy(flags.contains), "flags: \(needed.filter(flags.contains))")
+    }
+    #endif
 
     /// Against the float definition (the reference dequantizer's weights times the unquantized
     /// activations, in double precision), the error stays within what rounding the activations allows:
