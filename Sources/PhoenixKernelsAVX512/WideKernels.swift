@@ -1,0 +1,119 @@
+#if arch(x86_64)
+import CPhoenixX86
+
+/// Decode kernels in 512-bit registers, for CPUs with AVX-512 F, CD, BW, DQ and VL. This module alone is
+/// built for such a CPU (Skylake-SP's instruction sets, see Package.swift): `PhoenixKernels`, built for
+/// Haswell, asks the CPU first (`Kernels.wideKernelsAvailable`) and calls in only where it has them.
+/// The entry points are `@inline(never)`, so none of this code lands in a caller built for another CPU.
+///
+/// Each kernel is a wider form of one of `Kernels.int16Dots`'s one-token loops and gives its bits: a
+/// 512-bit register holds the same eight 32-bit lanes for two weight rows at once, and every lane goes
+/// through the same integer and float steps in the same order as in the 256-bit kernel.
+public enum WideKernels {
+    /// Q5_0 (22-byte blocks: fp16 d, 32 fifth bits, 16 bytes of nibbles) times one token; see `rowPairs`.
+    @inline(never)
+    public static func q5_0RowPairs(_ rows: UnsafeRawPointer, rowBytes: Int, pairs: Int, blocks: Int,
+                                    values: UnsafeRawPointer, scales: UnsafePointer<Float>,
+                                    chunkEnd: UnsafeRawPointer, prefetchDistance: Int,
+                                    into out: UnsafeMutablePointer<Float>) {
+        rowPairs(WideQ5_0.self, rows, rowBytes: rowBytes, pairs: pairs, blocks: blocks, values: values, scales: scales,
+                 chunkEnd: chunkEnd, prefetchDistance: prefetchDistance, into: out)
+    }
+
+    /// Rows of a format whose blocks are one unit of 32 weights, w = d · code, times one token, for
+    /// `pairs` pairs of rows from `rows` on: out[i] = row i · the token, for i in 0..<2 · pairs.
+    ///
+    /// `values` are the token's 16-bit values in the decode kernels' order (each block's 16 at even
+    /// positions, then its 16 at odd ones) and `scales` their block scales. The rows are read from
+    /// memory once: each pair asks for its bytes `prefetchDistance` ahead, less near `chunkEnd`, the
+    /// end of the rows the calling thread took, as the 256-bit kernel does.
+    @inline(__always)
+    static func rowPairs<F: WideScaledFormat>(_ format: F.Type, _ rows: UnsafeRawPointer, rowBytes: Int, pairs: Int,
+                                              blocks: Int, values: UnsafeRawPointer, scales: UnsafePointer<Float>,
+                                              chunkEnd: UnsafeRawPointer, prefetchDistance: Int,
+                                              into out: UnsafeMutablePointer<Float>) {
+        for p in 0..<pairs {
+            let first = rows + 2 * p * rowBytes, second = first + rowBytes
+            let ahead = max(0, min(prefetchDistance, chunkEnd - (second + rowBytes)))
+            // Lanes 0..<8 are the first row's accumulators, 8..<16 the second's.
+            var acc = _mm512_setzero_ps()
+            @inline(__always) func addBlock(_ b: Int) {
+                let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes
+                let codes = F.codes(block0, block1)
+                // Lane j's low byte (position 2j) and high byte (2j + 1), sign-extended.
+                let even = _mm512_srai_epi16(_mm512_slli_epi16(codes, 8), 8), odd = _mm512_srai_epi16(codes, 8)
+                let x = values + 64 * b
+                let sums = _mm512_add_epi32(_mm512_madd_epi16(even, _mm512_broadcast_i64x4(load256(x))),
+                                            _mm512_madd_epi16(odd, _mm512_broadcast_i64x4(load256(x + 32))))
+                let d = _mm512_mask_broadcastss_ps(_mm512_set1_ps(phoenix_half(block0.loadUnaligned(as: UInt16.self))), 0xFF00,
+                                                   _mm_set_ss(phoenix_half(block1.loadUnaligned(as: UInt16.self))))
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(d, _mm512_set1_ps(scales[b])), acc)
+            }
+            if 2 * F.blockBytes <= 64 {
+                // Two blocks at a time with one request per row: less than a line apart, the requests
+                // still reach every 64-byte line.
+                var b = 0
+                while b + 2 <= blocks {
+                    phoenix_prefetch(first + b * F.blockBytes + ahead)
+                    phoenix_prefetch(second + b * F.blockBytes + ahead)
+                    addBlock(b)
+                    addBlock(b + 1)
+                    b += 2
+                }
+                if b < blocks { addBlock(b) }
+            } else {
+                for b in 0..<blocks {
+                    phoenix_prefetch(first + b * F.blockBytes + ahead)
+                    phoenix_prefetch(second + b * F.blockBytes + ahead)
+                    addBlock(b)
+                }
+            }
+            let lanes = unsafeBitCast(acc, to: SIMD16<Float>.self)
+            out[2 * p] = laneTreeSum(lanes.lowHalf)
+            out[2 * p + 1] = laneTreeSum(lanes.highHalf)
+        }
+    }
+
+    /// `Kernels.laneTreeSum`'s order, which the results must keep: (0+4 + 2+6) + (1+5 + 3+7).
+    @inline(__always)
+    static func laneTreeSum(_ v: SIMD8<Float>) -> Float {
+        let half = v.lowHalf + v.highHalf
+        return (half[0] + half[2]) + (half[1] + half[3])
+    }
+}
+
+/// A format of one-unit blocks that start with their fp16 scale, for `WideKernels.rowPairs`. Only Q5_0
+/// has one: Q8_0's products, the output matrix's, are limited by memory, and in 512-bit registers they
+/// streamed slower (0.94 times the decoding speed with one thread on a Zen 5, 0.98 with two).
+protocol WideScaledFormat {
+    static var blockBytes: Int { get }
+    /// The signed codes (code − offset) of two rows' blocks in position order: the first row's 32 in
+    /// the low 256 bits, the second's in the high ones.
+    static func codes(_ block0: UnsafeRawPointer, _ block1: UnsafeRawPointer) -> __m512i
+}
+
+enum WideQ5_0: WideScaledFormat {
+    static var blockBytes: Int { 22 }
+
+    @inline(__always)
+    static func codes(_ block0: UnsafeRawPointer, _ block1: UnsafeRawPointer) -> __m512i {
+        // Per 128-bit lane, [first row's nibbles, again, second row's, again]: the low halves keep the
+        // low nibbles (weights 0..<16), the high ones the high nibbles, shifted down (16..<32).
+        let keep = _mm512_set_epi64(-0x0F0F_0F0F_0F0F_0F10, -0x0F0F_0F0F_0F0F_0F10, 0x0F0F_0F0F_0F0F_0F0F, 0x0F0F_0F0F_0F0F_0F0F,
+                                    -0x0F0F_0F0F_0F0F_0F10, -0x0F0F_0F0F_0F0F_0F10, 0x0F0F_0F0F_0F0F_0F0F, 0x0F0F_0F0F_0F0F_0F0F)
+        let shifts = _mm512_set_epi32(4, 4, 4, 4, 0, 0, 0, 0, 4, 4, 4, 4, 0, 0, 0, 0)
+        let nibbles = _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(load128(block0 + 6)), 0xFF00, load128(block1 + 6))
+        let low4 = _mm512_srlv_epi32(_mm512_and_si512(nibbles, keep), shifts)
+        // code − 16 = nibble − (fifth bit clear ? 16 : 0): subtract where the bit is clear.
+        let clear = UInt64(~block0.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+            | UInt64(~block1.loadUnaligned(fromByteOffset: 2, as: UInt32.self)) << 32
+        return _mm512_mask_sub_epi8(low4, clear, low4, _mm512_set1_epi8(16))
+    }
+}
+
+@inline(__always)
+func load128(_ p: UnsafeRawPointer) -> __m128i { _mm_loadu_si128(p.assumingMemoryBound(to: __m128i.self)) }
+
+@inline(__always)
+func load256(_ p: UnsafeRawPointer) -> __m256i { _mm256_loadu_si256(p.assumingMemoryBound(to: __m256i.self)) }
+#endif
