@@ -12,9 +12,9 @@ let strict: [SwiftSetting] = [
 // built for; other architectures get their compiler's default.
 #if arch(x86_64)
 let kernelSettings = strict + [.unsafeFlags(["-target-cpu", "haswell", "-Ounchecked"])]
-// The 512-bit decode kernels, called only where the CPU has AVX-512 F, CD, BW, DQ and VL (checked at run
-// time), the instruction sets of every AVX-512 CPU since Skylake-SP, AMD Zen 4 and 5 among them.
-let wideKernelSettings = strict + [.unsafeFlags(["-target-cpu", "skylake-avx512", "-Ounchecked"])]
+// The 512-bit kernels, called only where the CPU has AVX-512 F, CD, BW, DQ, VL and VNNI (checked at run
+// time): Intel's since Cascade Lake, AMD's since Zen 4.
+let wideKernelSettings = strict + [.unsafeFlags(["-target-cpu", "cascadelake", "-Ounchecked"])]
 #else
 let kernelSettings = strict + [.unsafeFlags(["-Ounchecked"])]
 let wideKernelSettings = kernelSettings
@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "PhoenixGGUF", dependencies: ["PhoenixQuant"], swiftSettings: strict),
         // The x86 intrinsics from <immintrin.h>, header only, for the kernels that need exact instructions.
         .target(name: "CPhoenixX86"),
-        // Decode kernels in 512-bit registers, for CPUs with AVX-512; PhoenixKernels dispatches to them.
+        // Kernels in 512-bit registers, for CPUs with AVX-512; PhoenixKernels dispatches to them.
         .target(name: "PhoenixKernelsAVX512", dependencies: ["CPhoenixX86"], swiftSettings: wideKernelSettings),
         // Every hot loop (matmul, norms, RoPE, attention) and the thread pool; scalar twins in Reference/.
         .target(name: "PhoenixKernels", dependencies: ["PhoenixQuant", "CPhoenixX86", "PhoenixKernelsAVX512"],

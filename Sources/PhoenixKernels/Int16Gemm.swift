@@ -1,6 +1,7 @@
 import PhoenixQuant
 #if arch(x86_64)
 import CPhoenixX86
+import PhoenixKernelsAVX512
 #endif
 
 /// Prompt tokens' matrix products for every quantized format (those of `hasInt16Dot`): weights as 16-bit
@@ -227,7 +228,12 @@ extension Kernels {
                     for g in 0..<a.groups {
                         // Three rows at a time; a short last tile repeats its last row.
                         for i in Swift.stride(from: 0, through: last, by: 3) {
-                            int16Tile(format, panel, rows: (i, min(i + 1, last), min(i + 2, last)), a, group: g)
+                            let tile = (i, min(i + 1, last), min(i + 2, last))
+                            if useWideKernels {
+                                wideTile(format, panel, rows: tile, a, group: g)
+                            } else {
+                                int16Tile(format, panel, rows: tile, a, group: g)
+                            }
                         }
                         let first = g * width
                         for t in first..<min(a.tokens, first + width) {
@@ -238,6 +244,30 @@ extension Kernels {
                 }
             }
         }
+    }
+
+    /// `int16Tile` in 512-bit registers (`WideKernels.int16Tile`), for CPUs with AVX-512: the same bits,
+    /// with a quarter of the inner loop's vector instructions (16 tokens a register, and VNNI's multiply
+    /// and add in one). On a 2-core AMD EPYC (Zen 5) the default model read prompts (pp512) 1.36 times as
+    /// fast with one thread and 1.29 with two (seven paired runs in one process).
+    @inline(__always)
+    static func wideTile<F: Int16Format>(_ format: F.Type, _ panel: Int16Panel, rows: (Int, Int, Int),
+                                         _ a: Int16TokenGroups, group g: Int) {
+        let columns = a.columns, units = columns / 32, width = Int16TokenGroups.width
+        @inline(__always) func codes(_ i: Int) -> UnsafeRawPointer { UnsafeRawPointer(panel.codes + i * columns) }
+        @inline(__always) func scales(_ i: Int) -> UnsafePointer<Float> { UnsafePointer(panel.scales + 2 * i * units) }
+        @inline(__always) func mins(_ i: Int) -> UnsafePointer<Float> { UnsafePointer(panel.mins + 2 * i * units) }
+        @inline(__always) func results(_ i: Int) -> UnsafeMutablePointer<Float> { panel.results + i * width }
+        let offsets = UnsafePointer(a.offsets + g * units * width)
+        let tokens = WideTileTokens(pairs: UnsafeRawPointer(a.pairs + g * (columns / 2) * width),
+                                    scales: UnsafePointer(a.scales + g * units * width), offsets: offsets,
+                                    lowOffsets: a.lowOffsets.map { UnsafePointer($0 + g * units * width) } ?? offsets,
+                                    highOffsets: a.highOffsets.map { UnsafePointer($0 + g * units * width) } ?? offsets)
+        WideKernels.int16Tile(WideTileRows(codes: (codes(rows.0), codes(rows.1), codes(rows.2)),
+                                           scales: (scales(rows.0), scales(rows.1), scales(rows.2)),
+                                           mins: (mins(rows.0), mins(rows.1), mins(rows.2)),
+                                           results: (results(rows.0), results(rows.1), results(rows.2))),
+                              tokens, units: units, splitScales: F.splitScales, hasMins: F.hasMins, splitMins: F.splitMins)
     }
 
     /// Three panel rows times the 16 tokens of group `g`, into the panel's results.

@@ -1,14 +1,14 @@
 #if arch(x86_64)
 import CPhoenixX86
 
-/// Decode kernels in 512-bit registers, for CPUs with AVX-512 F, CD, BW, DQ and VL. This module alone is
-/// built for such a CPU (Skylake-SP's instruction sets, see Package.swift): `PhoenixKernels`, built for
+/// Kernels in 512-bit registers, for CPUs with AVX-512 F, CD, BW, DQ, VL and VNNI. This module alone is
+/// built for such a CPU (Cascade Lake's instruction sets, see Package.swift): `PhoenixKernels`, built for
 /// Haswell, asks the CPU first (`Kernels.wideKernelsAvailable`) and calls in only where it has them.
 /// The entry points are `@inline(never)`, so none of this code lands in a caller built for another CPU.
 ///
-/// Each kernel is a wider form of one of `Kernels.int16Dots`'s one-token loops and gives its bits: a
-/// 512-bit register holds the same eight 32-bit lanes for two weight rows at once, and every lane goes
-/// through the same integer and float steps in the same order as in the 256-bit kernel.
+/// Each kernel is a wider form of one of `PhoenixKernels`' 256-bit kernels and gives its bits: every
+/// 32-bit lane goes through the same integer and float steps in the same order. The decode kernels
+/// hold the same eight lanes for two weight rows at once; the prompt tile (`int16Tile`), 16 tokens.
 public enum WideKernels {
     /// Q5_0 (22-byte blocks: fp16 d, 32 fifth bits, 16 bytes of nibbles) times one token; see `rowPairs`.
     @inline(never)

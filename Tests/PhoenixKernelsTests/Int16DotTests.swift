@@ -5,6 +5,7 @@ import Foundation
 import PhoenixKernels
 import PhoenixQuant
 import PhoenixTestSupport
+import Synchronization
 import Testing
 
 @Suite struct Int16DotTests {
@@ -49,6 +50,21 @@ import Testing
         }
     }
 
+    /// Runs `body` with the 256-bit kernels, then, where the CPU has them, the 512-bit ones
+    /// (`Kernels.useWideKernels`), one test at a time: each test that switches kernels holds this lock, so
+    /// each sees its own setting. Other tests may see either; both give the same bits.
+    static func withEachKernelWidth(_ body: (_ wide: Bool) throws -> Void) throws {
+        try kernelWidthLock.withLock { _ in
+            defer { Kernels.useWideKernels = Kernels.wideKernelsAvailable }
+            for wide in Kernels.wideKernelsAvailable ? [false, true] : [false] {
+                Kernels.useWideKernels = wide
+                try body(wide)
+            }
+        }
+    }
+
+    static let kernelWidthLock = Mutex(())
+
     /// Q5_0's one-token products give the reference's bits with the 512-bit kernel (where the CPU has
     /// it) and with the 256-bit one: at row counts that leave a row out of the pairs, block counts that
     /// leave a block out of the pairs of blocks, and rows taken from an odd row on.
@@ -58,12 +74,9 @@ import Testing
         var rng = SplitMix64(seed: UInt64(size.rows * 100 + size.blocks))
         let bytes = Quantization.quantize(.q5_0, rng.floats(size.rows * columns, in: -2...2))
         let quantized = Quantized(rng.floats(columns, in: -4...4), tokens: 1, columns: columns)
-        let initial = Kernels.useWideKernels
-        defer { Kernels.useWideKernels = initial }
-        try bytes.withUnsafeBytes { raw in
-            let w = WeightMatrix(type: .q5_0, rows: size.rows, columns: columns, bytes: raw)
-            for wide in initial ? [false, true] : [false] {
-                Kernels.useWideKernels = wide
+        try Self.withEachKernelWidth { wide in
+            try bytes.withUnsafeBytes { raw in
+                let w = WeightMatrix(type: .q5_0, rows: size.rows, columns: columns, bytes: raw)
                 for rows in [0..<size.rows, 1..<size.rows] {
                     var out = [Float](repeating: .nan, count: size.rows + 1)
                     Kernels.int16Dots(w, rows: rows, quantized.activations, into: &out, outStride: size.rows + 1)
@@ -87,7 +100,7 @@ import Testing
         let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         let flags = Set(try #require(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") })
             .split(separator: " ").map(String.init))
-        let needed = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+        let needed = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni"]
         #expect(Kernels.wideKernelsAvailable == needed.allSatisfy(flags.contains), "flags: \(needed.filter(flags.contains))")
     }
     #endif

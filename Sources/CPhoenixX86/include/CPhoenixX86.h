@@ -38,7 +38,7 @@ static inline __attribute__((always_inline)) float phoenix_half(unsigned short b
     extern float phoenix_half_table_storage[65536];
     return phoenix_half_table_storage[bits];
 }
-// Whether this CPU and the operating system run the 512-bit instructions of AVX-512 F, CD, BW, DQ and VL
-// (the kernels of PhoenixKernelsAVX512, built for Skylake-SP). In shim.c.
+// Whether this CPU and the operating system run the 512-bit instructions of AVX-512 F, CD, BW, DQ, VL and
+// VNNI (the kernels of PhoenixKernelsAVX512, built for Cascade Lake). In shim.c.
 int phoenix_has_avx512(void);
 #endif
