@@ -32,4 +32,14 @@ if [[ "$actual" != "$sha" ]]; then
     exit 1
 fi
 echo "$sha $(stat -c %s "$model")" > "$marker"
+# The file's pages are in the page cache in the small pieces it was written in, and a mapping uses the
+# cache's pieces as they are. Written to disk and dropped from the cache, the file is read back by the
+# first `phoenix` that maps it, which asks for 2 MB pages (decoding streams its weights faster).
+"$python" - "$model" <<'PY' || true
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.fsync(fd)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+os.close(fd)
+PY
 echo "Installed $model (sha256 verified)." >&2

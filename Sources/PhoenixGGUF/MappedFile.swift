@@ -35,6 +35,15 @@ final class ByteStorage: @unchecked Sendable {
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
             throw GGUFError.cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
         }
+        #if os(Linux)
+        // Asks for 2 MB pages. Where this mapping's faults read the file into the page cache, they read it
+        // in 2 MB pieces and map each with one TLB entry. On a 2-core AMD EPYC (Zen 5) the default model
+        // decoded 1.07 times as fast with one thread and 1.06 with two from a copy read in this way as
+        // from a copy just written, whose cached pieces are small (five alternating pairs of runs; on an
+        // Intel Xeon it made no difference). Pages already cached stay as they are, which is why
+        // `Scripts/install-model.sh` drops the model it writes from the cache.
+        _ = madvise(address, size, MADV_HUGEPAGE)
+        #endif
         return ByteStorage(bytes: UnsafeRawBufferPointer(start: address, count: size)) { bytes in
             _ = munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
         }
