@@ -58,24 +58,9 @@ extension Kernels {
         #if arch(x86_64)
         switch w.type {
         case .q8_0: int16Dots(Int16Q8_0.self, w, rows, a, out, outStride)
-        case .q5_0:
-            // Q5_0's one-token products, in pairs of rows, in 512-bit registers where the CPU has them:
-            // the layers' products compute slower than memory delivers their weights, and Q5_0 is two
-            // thirds of their bytes. On a 2-core AMD EPYC (Zen 5): 1.13 times the decoding speed of the
-            // default model with one thread, 1.06 with two (eleven paired runs in one process).
-            var rest = rows
-            if a.tokens == 1 && useWideKernels {
-                let pairs = rows.count / 2
-                WideKernels.q5_0RowPairs(w.base + rows.lowerBound * w.rowBytes, rowBytes: w.rowBytes, pairs: pairs,
-                                         blocks: w.columns / 32, values: UnsafeRawPointer(a.evenOdd),
-                                         scales: UnsafePointer(a.scales),
-                                         chunkEnd: UnsafeRawPointer(w.base + rows.upperBound * w.rowBytes),
-                                         prefetchDistance: prefetchDistance, into: out + rows.lowerBound)
-                rest = rows.lowerBound + 2 * pairs..<rows.upperBound
-            }
-            int16Dots(Int16Q5_0.self, w, rest, a, out, outStride)
-        case .q4_K: int16Dots(Int16Q4_K.self, w, rows, a, out, outStride)
-        case .q6_K: int16Dots(Int16Q6_K.self, w, rows, a, out, outStride)
+        case .q5_0: int16Dots(Int16Q5_0.self, wide: WideKernels.q5_0, w, rows, a, out, outStride)
+        case .q4_K: int16Dots(Int16Q4_K.self, wide: WideKernels.q4_K, w, rows, a, out, outStride)
+        case .q6_K: int16Dots(Int16Q6_K.self, wide: WideKernels.q6_K, w, rows, a, out, outStride)
         case .q4_0: int16Dots(Int16Q4_0.self, w, rows, a, out, outStride)
         case .q5_K: int16Dots(Int16Q5_K.self, w, rows, a, out, outStride)
         case .q4_1: int16Dots(Int16Q4_1.self, w, rows, a, out, outStride)
@@ -94,6 +79,27 @@ extension Kernels {
         }
         #endif
     }
+
+    #if arch(x86_64)
+    /// `int16Dots` for a format that also has a 512-bit kernel (`wide`, one of `WideKernels`'): for one
+    /// token, where the CPU has them, the pairs of rows go to it, and the last row of an odd count to the
+    /// 256-bit kernel. The layers' products compute slower than memory delivers their weights. On a
+    /// 2-core AMD EPYC (Zen 5), Q5_0's (two thirds of the layers' bytes) decoded the default model 1.13
+    /// times as fast with one thread and 1.06 with two; Q4_K's and Q6_K's then 1.05 and 1.03 times as
+    /// fast again (eleven paired runs in one process each).
+    static func int16Dots<F: Int16Format>(_ format: F.Type, wide: (WideKernels.RowPairs) -> Void, _ w: WeightMatrix,
+                                          _ rows: Range<Int>, _ a: Int16Activations, _ out: UnsafeMutablePointer<Float>,
+                                          _ stride: Int) {
+        guard a.tokens == 1 && useWideKernels else { return int16Dots(format, w, rows, a, out, stride) }
+        let pairs = rows.count / 2
+        wide(WideKernels.RowPairs(rows: w.base + rows.lowerBound * w.rowBytes, rowBytes: w.rowBytes, pairs: pairs,
+                                  blocks: w.columns / 32 / F.unitsPerBlock, values: UnsafeRawPointer(a.evenOdd),
+                                  scales: UnsafePointer(a.scales), sums: UnsafePointer(a.sums),
+                                  chunkEnd: UnsafeRawPointer(w.base + rows.upperBound * w.rowBytes),
+                                  prefetchDistance: prefetchDistance, out: out + rows.lowerBound))
+        int16Dots(format, w, rows.lowerBound + 2 * pairs..<rows.upperBound, a, out, stride)
+    }
+    #endif
 
     /// The eight accumulator lanes summed in a fixed tree: (0+4 + 2+6) + (1+5 + 3+7).
     @inlinable @inline(__always)

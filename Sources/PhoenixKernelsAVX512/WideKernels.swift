@@ -10,31 +10,66 @@ import CPhoenixX86
 /// 32-bit lane goes through the same integer and float steps in the same order. The decode kernels
 /// hold the same eight lanes for two weight rows at once; the prompt tile (`int16Tile`), 16 tokens.
 public enum WideKernels {
-    /// Q5_0 (22-byte blocks: fp16 d, 32 fifth bits, 16 bytes of nibbles) times one token; see `rowPairs`.
-    @inline(never)
-    public static func q5_0RowPairs(_ rows: UnsafeRawPointer, rowBytes: Int, pairs: Int, blocks: Int,
-                                    values: UnsafeRawPointer, scales: UnsafePointer<Float>,
-                                    chunkEnd: UnsafeRawPointer, prefetchDistance: Int,
-                                    into out: UnsafeMutablePointer<Float>) {
-        rowPairs(WideQ5_0.self, rows, rowBytes: rowBytes, pairs: pairs, blocks: blocks, values: values, scales: scales,
-                 chunkEnd: chunkEnd, prefetchDistance: prefetchDistance, into: out)
+    /// What a one-token kernel reads and writes: `pairs` pairs of weight rows from `rows` on, of `blocks`
+    /// blocks each (the format's own: 32 weights for Q5_0, 256 for Q4_K and Q6_K); one token's 16-bit
+    /// values in the decode kernels' order (each 32-value block's 16 at even positions, then its 16 at
+    /// odd ones), with their blocks' scales and sums of values; and `out`, where out[i] = row i · the
+    /// token, for i in 0..<2 · pairs. The rows are read from memory once: each pair asks for its bytes
+    /// `prefetchDistance` ahead, less near `chunkEnd`, the end of the rows the calling thread took, as
+    /// the 256-bit kernels do.
+    public struct RowPairs {
+        public var rows: UnsafeRawPointer
+        public var rowBytes: Int
+        public var pairs: Int
+        public var blocks: Int
+        public var values: UnsafeRawPointer
+        public var scales: UnsafePointer<Float>
+        public var sums: UnsafePointer<Int32>
+        public var chunkEnd: UnsafeRawPointer
+        public var prefetchDistance: Int
+        public var out: UnsafeMutablePointer<Float>
+
+        public init(rows: UnsafeRawPointer, rowBytes: Int, pairs: Int, blocks: Int, values: UnsafeRawPointer,
+                    scales: UnsafePointer<Float>, sums: UnsafePointer<Int32>, chunkEnd: UnsafeRawPointer,
+                    prefetchDistance: Int, out: UnsafeMutablePointer<Float>) {
+            self.rows = rows
+            self.rowBytes = rowBytes
+            self.pairs = pairs
+            self.blocks = blocks
+            self.values = values
+            self.scales = scales
+            self.sums = sums
+            self.chunkEnd = chunkEnd
+            self.prefetchDistance = prefetchDistance
+            self.out = out
+        }
+
+        /// Pair `p`'s two rows, and how far ahead of them to ask for bytes.
+        @inline(__always)
+        func pair(_ p: Int) -> (first: UnsafeRawPointer, second: UnsafeRawPointer, ahead: Int) {
+            let first = rows + 2 * p * rowBytes, second = first + rowBytes
+            return (first, second, max(0, min(prefetchDistance, chunkEnd - (second + rowBytes))))
+        }
+
+        /// Writes pair `p`'s results from `acc` (lanes 0..<8 the first row's, 8..<16 the second's), less
+        /// `offsets` (the same lanes), each summed in `Kernels.laneTreeSum`'s order.
+        @inline(__always)
+        func store(_ p: Int, _ acc: __m512, minus offsets: __m512 = _mm512_setzero_ps()) {
+            let sums = unsafeBitCast(acc, to: SIMD16<Float>.self), mins = unsafeBitCast(offsets, to: SIMD16<Float>.self)
+            out[2 * p] = laneTreeSum(sums.lowHalf) - laneTreeSum(mins.lowHalf)
+            out[2 * p + 1] = laneTreeSum(sums.highHalf) - laneTreeSum(mins.highHalf)
+        }
     }
 
-    /// Rows of a format whose blocks are one unit of 32 weights, w = d · code, times one token, for
-    /// `pairs` pairs of rows from `rows` on: out[i] = row i · the token, for i in 0..<2 · pairs.
-    ///
-    /// `values` are the token's 16-bit values in the decode kernels' order (each block's 16 at even
-    /// positions, then its 16 at odd ones) and `scales` their block scales. The rows are read from
-    /// memory once: each pair asks for its bytes `prefetchDistance` ahead, less near `chunkEnd`, the
-    /// end of the rows the calling thread took, as the 256-bit kernel does.
+    /// Q5_0 (22-byte blocks: fp16 d, 32 fifth bits, 16 bytes of nibbles).
+    @inline(never)
+    public static func q5_0(_ a: RowPairs) { scaledRowPairs(WideQ5_0.self, a) }
+
+    /// The formats whose blocks are one unit of 32 weights, w = d · code.
     @inline(__always)
-    static func rowPairs<F: WideScaledFormat>(_ format: F.Type, _ rows: UnsafeRawPointer, rowBytes: Int, pairs: Int,
-                                              blocks: Int, values: UnsafeRawPointer, scales: UnsafePointer<Float>,
-                                              chunkEnd: UnsafeRawPointer, prefetchDistance: Int,
-                                              into out: UnsafeMutablePointer<Float>) {
-        for p in 0..<pairs {
-            let first = rows + 2 * p * rowBytes, second = first + rowBytes
-            let ahead = max(0, min(prefetchDistance, chunkEnd - (second + rowBytes)))
+    static func scaledRowPairs<F: WideScaledFormat>(_ format: F.Type, _ a: RowPairs) {
+        for p in 0..<a.pairs {
+            let (first, second, ahead) = a.pair(p)
             // Lanes 0..<8 are the first row's accumulators, 8..<16 the second's.
             var acc = _mm512_setzero_ps()
             @inline(__always) func addBlock(_ b: Int) {
@@ -42,35 +77,49 @@ public enum WideKernels {
                 let codes = F.codes(block0, block1)
                 // Lane j's low byte (position 2j) and high byte (2j + 1), sign-extended.
                 let even = _mm512_srai_epi16(_mm512_slli_epi16(codes, 8), 8), odd = _mm512_srai_epi16(codes, 8)
-                let x = values + 64 * b
-                let sums = _mm512_add_epi32(_mm512_madd_epi16(even, _mm512_broadcast_i64x4(load256(x))),
-                                            _mm512_madd_epi16(odd, _mm512_broadcast_i64x4(load256(x + 32))))
                 let d = _mm512_mask_broadcastss_ps(_mm512_set1_ps(phoenix_half(block0.loadUnaligned(as: UInt16.self))), 0xFF00,
                                                    _mm_set_ss(phoenix_half(block1.loadUnaligned(as: UInt16.self))))
-                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(d, _mm512_set1_ps(scales[b])), acc)
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(unitSums(even, odd, a.values + 64 * b)),
+                                      _mm512_mul_ps(d, _mm512_set1_ps(a.scales[b])), acc)
             }
             if 2 * F.blockBytes <= 64 {
                 // Two blocks at a time with one request per row: less than a line apart, the requests
                 // still reach every 64-byte line.
                 var b = 0
-                while b + 2 <= blocks {
+                while b + 2 <= a.blocks {
                     phoenix_prefetch(first + b * F.blockBytes + ahead)
                     phoenix_prefetch(second + b * F.blockBytes + ahead)
                     addBlock(b)
                     addBlock(b + 1)
                     b += 2
                 }
-                if b < blocks { addBlock(b) }
+                if b < a.blocks { addBlock(b) }
             } else {
-                for b in 0..<blocks {
+                for b in 0..<a.blocks {
                     phoenix_prefetch(first + b * F.blockBytes + ahead)
                     phoenix_prefetch(second + b * F.blockBytes + ahead)
                     addBlock(b)
                 }
             }
-            let lanes = unsafeBitCast(acc, to: SIMD16<Float>.self)
-            out[2 * p] = laneTreeSum(lanes.lowHalf)
-            out[2 * p + 1] = laneTreeSum(lanes.highHalf)
+            a.store(p, acc)
+        }
+    }
+
+    /// A unit's integer sums for both rows: the codes at even positions (`even`, 16-bit lanes, the first
+    /// row's in the low 256 bits) times the token's values there (the 32 bytes at `x`), plus those at odd
+    /// positions times the values at x + 32.
+    @inline(__always)
+    static func unitSums(_ even: __m512i, _ odd: __m512i, _ x: UnsafeRawPointer) -> __m512i {
+        _mm512_add_epi32(_mm512_madd_epi16(even, _mm512_broadcast_i64x4(load256(x))),
+                         _mm512_madd_epi16(odd, _mm512_broadcast_i64x4(load256(x + 32))))
+    }
+
+    /// Asks for the bytes `ahead` past both rows' blocks, a line for every 64 bytes of a block.
+    @inline(__always)
+    static func prefetch(_ block0: UnsafeRawPointer, _ block1: UnsafeRawPointer, bytes: Int, ahead: Int) {
+        for offset in Swift.stride(from: 0, to: bytes, by: 64) {
+            phoenix_prefetch(block0 + ahead + offset)
+            phoenix_prefetch(block1 + ahead + offset)
         }
     }
 
@@ -82,7 +131,7 @@ public enum WideKernels {
     }
 }
 
-/// A format of one-unit blocks that start with their fp16 scale, for `WideKernels.rowPairs`. Only Q5_0
+/// A format of one-unit blocks that start with their fp16 scale, for `WideKernels.scaledRowPairs`. Only Q5_0
 /// has one: Q8_0's products, the output matrix's, are limited by memory, and in 512-bit registers they
 /// streamed slower (0.94 times the decoding speed with one thread on a Zen 5, 0.98 with two).
 protocol WideScaledFormat {

@@ -65,18 +65,19 @@ import Testing
 
     static let kernelWidthLock = Mutex(())
 
-    /// Q5_0's one-token products give the reference's bits with the 512-bit kernel (where the CPU has
-    /// it) and with the 256-bit one: at row counts that leave a row out of the pairs, block counts that
-    /// leave a block out of the pairs of blocks, and rows taken from an odd row on.
-    @Test(arguments: [(1, 1), (2, 3), (5, 4), (7, 5), (8, 20)])
-    func wideAndNarrowKernelsGiveTheReferenceBits(size: (rows: Int, blocks: Int)) throws {
-        let columns = 32 * size.blocks
-        var rng = SplitMix64(seed: UInt64(size.rows * 100 + size.blocks))
-        let bytes = Quantization.quantize(.q5_0, rng.floats(size.rows * columns, in: -2...2))
+    /// The one-token products of the formats with 512-bit kernels (Q5_0, Q4_K, Q6_K) give the reference's
+    /// bits with those kernels (where the CPU has them) and with the 256-bit ones: at row counts that leave
+    /// a row out of the pairs, block counts that leave a block out of the pairs of blocks, and rows taken
+    /// from an odd row on.
+    @Test(arguments: [QuantType.q5_0, .q4_K, .q6_K], [(1, 1), (2, 3), (5, 4), (7, 5), (8, 20)])
+    func wideAndNarrowKernelsGiveTheReferenceBits(type: QuantType, size: (rows: Int, blocks: Int)) throws {
+        let columns = type.traits.weightsPerBlock * size.blocks
+        var rng = SplitMix64(seed: UInt64(size.rows * 100 + size.blocks) + UInt64(type.rawValue) << 16)
+        let bytes = Quantization.quantize(type, rng.floats(size.rows * columns, in: -2...2))
         let quantized = Quantized(rng.floats(columns, in: -4...4), tokens: 1, columns: columns)
         try Self.withEachKernelWidth { wide in
             try bytes.withUnsafeBytes { raw in
-                let w = WeightMatrix(type: .q5_0, rows: size.rows, columns: columns, bytes: raw)
+                let w = WeightMatrix(type: type, rows: size.rows, columns: columns, bytes: raw)
                 for rows in [0..<size.rows, 1..<size.rows] {
                     var out = [Float](repeating: .nan, count: size.rows + 1)
                     Kernels.int16Dots(w, rows: rows, quantized.activations, into: &out, outStride: size.rows + 1)
@@ -85,7 +86,7 @@ import Testing
                             #expect(out[r].isNaN, "row \(r) is not asked for")
                             continue
                         }
-                        let expected = try #require(Reference.int16Dot(.q5_0, w.base + r * w.rowBytes, quantized.activations, token: 0))
+                        let expected = try #require(Reference.int16Dot(type, w.base + r * w.rowBytes, quantized.activations, token: 0))
                         #expect(out[r].bitPattern == expected.bitPattern, "wide \(wide), rows \(rows), row \(r)")
                     }
                 }
