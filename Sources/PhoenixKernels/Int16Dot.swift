@@ -38,9 +38,14 @@ extension Kernels {
     public static let wideKernelsAvailable = false
     #endif
 
-    /// Whether `int16Dots` runs the 512-bit kernels where it has them: wherever the CPU can, unless
-    /// turned off (the tests compare both forms with the reference).
-    nonisolated(unsafe) public static var useWideKernels = wideKernelsAvailable
+    /// Whether `int16Dots` and `int16Gemm` run the 512-bit kernels where they have them: wherever the CPU
+    /// can, unless turned off (the tests compare both forms with the references). Turning them on where
+    /// the CPU cannot run them leaves them off.
+    public static var useWideKernels: Bool {
+        get { wideKernelsWanted && wideKernelsAvailable }
+        set { wideKernelsWanted = newValue }
+    }
+    nonisolated(unsafe) static var wideKernelsWanted = true
 
     /// Whether `int16Dots` handles `type`.
     @inlinable
