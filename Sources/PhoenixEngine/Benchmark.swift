@@ -24,6 +24,9 @@ public struct BenchmarkResult: Sendable, Codable, Equatable {
     public var commit: String
     /// /proc/cpuinfo's "model name".
     public var cpu: String
+    /// Which form of the quantized kernels ran (`BenchmarkEnvironment.kernels`): "avx512", "avx2" or
+    /// "portable".
+    public var kernels: String
     /// Peak resident memory of the process so far (getrusage ru_maxrss), in bytes.
     public var peakResidentBytes: Int
     /// Weight bytes one decode step reads: every matrix once, the output matrix included.
@@ -134,7 +137,8 @@ extension GenerationContext {
                 ? samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(samples.count - 1) : 0
             return BenchmarkResult(test: test, threads: pool.threadCount, tokensPerSecond: mean,
                                    stddev: variance.squareRoot(), samplesTokensPerSecond: samples, model: modelName,
-                                   commit: commit, cpu: cpu, peakResidentBytes: BenchmarkEnvironment.peakResidentBytes(),
+                                   commit: commit, cpu: cpu, kernels: BenchmarkEnvironment.kernels(),
+                                   peakResidentBytes: BenchmarkEnvironment.peakResidentBytes(),
                                    weightBytesPerToken: weightBytes)
         }
 
@@ -172,6 +176,17 @@ public enum BenchmarkEnvironment {
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return process.terminationStatus == 0 && !text.isEmpty ? text : "unknown"
+    }
+
+    /// Which form of the quantized kernels runs: "avx512" where the 512-bit ones are on
+    /// (`Kernels.useWideKernels`; the others stay 256-bit), else "avx2" on x86-64, else "portable" (the
+    /// scalar references and portable SIMD code).
+    public static func kernels() -> String {
+        #if arch(x86_64)
+        Kernels.useWideKernels ? "avx512" : "avx2"
+        #else
+        "portable"
+        #endif
     }
 
     /// The first "model name" line of /proc/cpuinfo, or "unknown".

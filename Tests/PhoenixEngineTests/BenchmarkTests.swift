@@ -1,5 +1,6 @@
 import Foundation
 import PhoenixEngine
+import PhoenixKernels
 import PhoenixTestSupport
 import Testing
 
@@ -23,6 +24,11 @@ struct BenchmarkTests {
             #expect(result.model == URL(fileURLWithPath: path).lastPathComponent)
             #expect(result.commit == "test")
             #expect(!result.cpu.isEmpty)
+            #if arch(x86_64)
+            #expect(result.kernels == (Kernels.useWideKernels ? "avx512" : "avx2"))
+            #else
+            #expect(result.kernels == "portable")
+            #endif
             #expect(result.peakResidentBytes > 0)
             // Every weight is read once per decode step, so a step reads most of the file.
             #expect(result.weightBytesPerToken > 0 && result.weightBytesPerToken <= context.model.file.fileSize)
@@ -32,7 +38,8 @@ struct BenchmarkTests {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let object = try #require(JSONSerialization.jsonObject(with: encoder.encode(results[0])) as? [String: Any])
-        for key in ["test", "threads", "tokens_per_second", "stddev", "model", "commit", "cpu", "peak_resident_bytes"] {
+        for key in ["test", "threads", "tokens_per_second", "stddev", "model", "commit", "cpu", "kernels",
+                    "peak_resident_bytes"] {
             #expect(object[key] != nil, "missing \(key)")
         }
     }

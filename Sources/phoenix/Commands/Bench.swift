@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
             decode steps from an empty cache. Each test runs once untimed, then --repetitions times; the \
             table shows the mean tokens/s and its standard deviation. --threads takes a comma-separated \
             list (e.g. 1,2). With --json, prints one JSON array of objects {"test", "threads", \
-            "tokens_per_second", "stddev", "model", "commit", "cpu", "peak_resident_bytes", ...}. \
+            "tokens_per_second", "stddev", "model", "commit", "cpu", "kernels", "peak_resident_bytes", ...}. \
             "commit" is $PHOENIX_COMMIT if set, else `git rev-parse --short HEAD` in the executable's \
             folder, else "unknown". --memory-bandwidth measures the memory read rate instead. \
             --kernel-rates times each weight format's decode product on a matrix of the model small \
@@ -84,7 +84,8 @@ struct BenchCommand: ParsableCommand {
         if json {
             try printJSON(results)
         } else if let last = results.last {
-            print("\ncommit \(last.commit), \(last.cpu), peak resident memory \(formatBytes(last.peakResidentBytes))")
+            print("\ncommit \(last.commit), \(last.cpu), \(last.kernels) kernels, peak resident memory "
+                  + formatBytes(last.peakResidentBytes))
         }
     }
 
