@@ -52,7 +52,7 @@ let package = Package(
         // The x86 intrinsics from <immintrin.h>, header only, for the kernels that need exact instructions.
         .target(name: "CPhoenixX86"),
         // Kernels in 512-bit registers, for CPUs with AVX-512; PhoenixKernels dispatches to them.
-        .target(name: "PhoenixKernelsAVX512", dependencies: ["CPhoenixX86"], swiftSettings: wideKernelSettings),
+        .target(name: "PhoenixKernelsAVX512", dependencies: ["PhoenixQuant", "CPhoenixX86"], swiftSettings: wideKernelSettings),
         // Every hot loop (matmul, norms, RoPE, attention) and the thread pool; scalar twins in Reference/.
         .target(name: "PhoenixKernels", dependencies: ["PhoenixQuant", "CPhoenixX86", "PhoenixKernelsAVX512"],
                 swiftSettings: kernelSettings),

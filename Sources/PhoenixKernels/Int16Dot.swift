@@ -685,18 +685,10 @@ enum Int16Q4_K: Int16Format {
     static var splitScales: Bool { false }
     static var hasMins: Bool { true }
 
-    /// The units' scales d·scale and offsets dmin·min. Units 0..<4 keep scale and min in the low six
-    /// bits of bytes 0..<4 and 4..<8; units 4..<8 keep their low four bits in bytes 8..<12 (scale in
-    /// the low nibble, min in the high one) and their top two bits in the top bits of bytes 0..<4
-    /// (scales) and 4..<8 (mins). Unpacked four at a time in 32-bit words, not one by one.
+    /// The units' scales d·scale and offsets dmin·min (`BlockQ4_K.packedScalesAndMins`).
     @inline(__always)
     static func header(_ block: UnsafeRawPointer) -> (scales: SIMD8<Float>, mins: SIMD8<Float>) {
-        let w0 = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-        let w1 = block.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-        let w2 = block.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-        let low6: UInt32 = 0x3F3F_3F3F, low4: UInt32 = 0x0F0F_0F0F, low2: UInt32 = 0x0303_0303
-        let scales = UInt64(w0 & low6) | UInt64((w2 & low4) | ((w0 >> 6) & low2) << 4) << 32
-        let mins = UInt64(w1 & low6) | UInt64(((w2 >> 4) & low4) | ((w1 >> 6) & low2) << 4) << 32
+        let (scales, mins) = BlockQ4_K.packedScalesAndMins(block)
         return (Kernels.half(block, 0) * floats(scales), Kernels.half(block, 2) * floats(mins))
     }
 

@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import CPhoenixX86
+import PhoenixQuant
 
 extension WideKernels {
     /// Q4_K (144-byte super-blocks of 256: fp16 d and dmin, 12 bytes of 6-bit scales and mins for the
@@ -16,7 +17,7 @@ extension WideKernels {
                 prefetch(block0, block1, bytes: 144, ahead: ahead)
                 // The units' scales and mins as the 256-bit kernel's header unpacks them: the eight bytes
                 // of each, the first row's in lanes 0..<8.
-                let (scales0, mins0) = unpack(block0), (scales1, mins1) = unpack(block1)
+                let (scales0, mins0) = BlockQ4_K.packedScalesAndMins(block0), (scales1, mins1) = BlockQ4_K.packedScalesAndMins(block1)
                 @inline(__always) func floats(_ low: UInt64, _ high: UInt64) -> __m512 {
                     _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x(Int64(bitPattern: high), Int64(bitPattern: low))))
                 }
@@ -46,20 +47,6 @@ extension WideKernels {
             }
             a.store(p, acc, minus: mins)
         }
-    }
-
-    /// The eight 6-bit scales and mins of a Q4_K super-block, a byte each. Units 0..<4 keep scale and min
-    /// in the low six bits of bytes 4..<8 and 8..<12; units 4..<8 keep their low four bits in bytes
-    /// 12..<16 (scale in the low nibble, min in the high one) and their top two bits in the top bits of
-    /// bytes 4..<8 (scales) and 8..<12 (mins).
-    @inline(__always)
-    static func unpack(_ block: UnsafeRawPointer) -> (scales: UInt64, mins: UInt64) {
-        let w0 = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-        let w1 = block.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-        let w2 = block.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-        let low6: UInt32 = 0x3F3F_3F3F, low4: UInt32 = 0x0F0F_0F0F, low2: UInt32 = 0x0303_0303
-        return (UInt64(w0 & low6) | UInt64((w2 & low4) | ((w0 >> 6) & low2) << 4) << 32,
-                UInt64(w1 & low6) | UInt64(((w2 >> 4) & low4) | ((w1 >> 6) & low2) << 4) << 32)
     }
 }
 #endif

@@ -24,6 +24,23 @@ public struct BlockQ4_K: QuantBlock {
     }
 }
 
+extension BlockQ4_K {
+    /// The eight 6-bit scales and mins of the block at `block` (Q4_K's and Q5_K's layout), a byte each,
+    /// unpacked four at a time in 32-bit words for the kernels: units 0..<4 keep scale and min in the low
+    /// six bits of bytes 4..<8 and 8..<12; units 4..<8 keep their low four bits in bytes 12..<16 (scale in
+    /// the low nibble, min in the high one) and their top two bits in the top bits of bytes 4..<8
+    /// (scales) and 8..<12 (mins). Byte j of each word is unit j's, as `ScaleMinK4.unpack` gives it.
+    @inlinable @inline(__always)
+    public static func packedScalesAndMins(_ block: UnsafeRawPointer) -> (scales: UInt64, mins: UInt64) {
+        let w0 = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        let w1 = block.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        let w2 = block.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+        let low6: UInt32 = 0x3F3F_3F3F, low4: UInt32 = 0x0F0F_0F0F, low2: UInt32 = 0x0303_0303
+        return (UInt64(w0 & low6) | UInt64((w2 & low4) | ((w0 >> 6) & low2) << 4) << 32,
+                UInt64(w1 & low6) | UInt64(((w2 >> 4) & low4) | ((w1 >> 6) & low2) << 4) << 32)
+    }
+}
+
 /// The 12-byte packing of eight 6-bit scales and eight 6-bit mins shared by Q4_K and Q5_K:
 ///   bytes 0..<4:  scale j (j < 4) in bits 0..<6; top two bits of scale j + 4 in bits 6..<8
 ///   bytes 4..<8:  min j (j < 4) in bits 0..<6;   top two bits of min j + 4 in bits 6..<8

@@ -52,6 +52,24 @@ import Testing
         #expect(MemoryLayout<BlockMXFP4>.offset(of: \.qs) == 1)
     }
 
+    /// The kernels' word-at-a-time unpacking of Q4_K's 6-bit scales and mins gives, for every unit, what
+    /// ggml's `get_scale_min_k4` reads from the 12 packed bytes, for every value of each byte.
+    @Test func packedScalesAndMinsMatchGGML() {
+        for seed in 0..<256 {
+            var block = [UInt8](repeating: 0, count: 144)
+            for i in 4..<16 { block[i] = UInt8(truncatingIfNeeded: seed &* 37 &+ i &* 101 &+ (seed >> 3) &* i) }
+            block[4 + seed % 12] = UInt8(seed)  // every value in every byte position over the seeds
+            let q = Array(block[4..<16])
+            let (scales, mins) = block.withUnsafeBytes { BlockQ4_K.packedScalesAndMins($0.baseAddress!) }
+            for j in 0..<8 {
+                let scale = j < 4 ? q[j] & 63 : (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4)
+                let min = j < 4 ? q[j + 4] & 63 : (q[j + 4] >> 4) | ((q[j] >> 6) << 4)
+                #expect(UInt8(truncatingIfNeeded: scales >> (8 * j)) == scale, "seed \(seed) unit \(j) scale")
+                #expect(UInt8(truncatingIfNeeded: mins >> (8 * j)) == min, "seed \(seed) unit \(j) min")
+            }
+        }
+    }
+
     private func size<Block: QuantBlock>(of _: Block.Type) -> Int { MemoryLayout<Block>.size }
     private func stride<Block: QuantBlock>(of _: Block.Type) -> Int { MemoryLayout<Block>.stride }
 }
