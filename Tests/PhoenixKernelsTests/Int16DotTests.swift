@@ -65,11 +65,11 @@ import Testing
 
     static let kernelWidthLock = Mutex(())
 
-    /// The one-token products of the formats with 512-bit kernels (Q5_0, Q4_K, Q6_K) give the reference's
-    /// bits with those kernels (where the CPU has them) and with the 256-bit ones: at row counts that leave
-    /// a row out of the pairs, block counts that leave a block out of the pairs of blocks, and rows taken
-    /// from an odd row on.
-    @Test(arguments: [QuantType.q5_0, .q4_K, .q6_K], [(1, 1), (2, 3), (5, 4), (7, 5), (8, 20)])
+    /// The one-token products of the formats with 512-bit kernels (Q8_0, Q5_0, Q4_K, Q6_K) give the
+    /// reference's bits with those kernels (where the CPU has them) and with the 256-bit ones: at row
+    /// counts that leave a row out of the pairs and a pair out of the pairs of pairs, block counts that
+    /// leave a block out of the pairs of blocks, and rows taken from an odd row on.
+    @Test(arguments: [QuantType.q8_0, .q5_0, .q4_K, .q6_K], [(1, 1), (2, 3), (5, 4), (7, 5), (8, 20)])
     func wideAndNarrowKernelsGiveTheReferenceBits(type: QuantType, size: (rows: Int, blocks: Int)) throws {
         let columns = type.traits.weightsPerBlock * size.blocks
         var rng = SplitMix64(seed: UInt64(size.rows * 100 + size.blocks) + UInt64(type.rawValue) << 16)
