@@ -95,19 +95,24 @@ extension Kernels {
 
     /// Asks for the first `prefetchDistance` bytes of `rows` (or all of them, if fewer) at once. The decode
     /// kernels ask for each line that far before they read it, so a chunk's first bytes would otherwise
-    /// arrive only as the kernel reaches them, and a decode step starts several hundred chunks per thread
-    /// and token (asking for the first 4 KB, with requests 4 KB ahead: 1.02 times the decoding speed of
-    /// the default model on an Intel Xeon, paired runs in one process).
+    /// arrive only as the kernel reaches them, and a decode step starts a hundred or more chunks per
+    /// thread and token (asking for the first 4 KB, with requests 4 KB ahead: 1.02 times the decoding
+    /// speed of the default model on an Intel Xeon, paired runs in one process, eight chunks per thread).
     @inline(__always)
     static func prefetchStart(_ w: WeightMatrix, _ rows: Range<Int>) {
         let start = w.base + rows.lowerBound * w.rowBytes
         for offset in Swift.stride(from: 0, to: min(prefetchDistance, rows.count * w.rowBytes), by: 64) { prefetch(start + offset) }
     }
 
-    /// Rows per chunk of a decode matmul: about eight chunks per thread, so a slower thread does fewer,
-    /// in multiples of 16 (whole pairs of rows for the one-token kernel).
+    /// Rows per chunk of a decode matmul: about two chunks per thread, so a slower thread still does
+    /// fewer, in multiples of 16 (whole pairs of pairs of rows for the one-token kernels). Few, because
+    /// a chunk's first bytes are asked for only when a thread takes it (`prefetchStart`), and the thread
+    /// then waits for them: a step's layers are small matrices (the default model's Q, K and V together
+    /// are 676 KB), and at eight chunks per thread those waits added up. With two threads on a Zen 5,
+    /// two chunks per thread decoded 1.11 times as fast as eight (eleven paired runs in one process);
+    /// one, three and four chunks per thread 1.06–1.08 times, 32 0.84 times.
     static func decodeChunk(rows: Int, _ pool: ThreadPool) -> Int {
-        max(16, (rows / (8 * pool.threadCount) + 15) / 16 * 16)
+        max(16, (rows / (2 * pool.threadCount) + 15) / 16 * 16)
     }
 
     static func gemm(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
