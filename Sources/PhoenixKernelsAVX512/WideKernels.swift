@@ -11,12 +11,12 @@ import CPhoenixX86
 /// hold the same eight lanes for two weight rows at once; the prompt tile (`int16Tile`), 16 tokens.
 public enum WideKernels {
     /// What a one-token kernel reads and writes: `pairs` pairs of weight rows from `rows` on, of `blocks`
-    /// blocks each (the format's own: 32 weights for Q5_0, 256 for Q4_K and Q6_K); one token's 16-bit
-    /// values in the decode kernels' order (each 32-value block's 16 at even positions, then its 16 at
-    /// odd ones), with their blocks' scales and sums of values; and `out`, where out[i] = row i · the
-    /// token, for i in 0..<2 · pairs. The rows are read from memory once, and the kernels ask for their
-    /// bytes `prefetchDistance` ahead of where they read, up to `chunkEnd`, the end of the rows the calling
-    /// thread took (see `forEachRowPair`).
+    /// blocks each (the format's own: 32 weights for Q8_0 and Q5_0, 256 for Q4_K and Q6_K); one token's
+    /// 16-bit values in the decode kernels' order (each 32-value block's 16 at even positions, then its
+    /// 16 at odd ones), with their blocks' scales and sums of values; and `out`, where out[i] = row i ·
+    /// the token, for i in 0..<2 · pairs. The rows are read from memory once, and the kernels ask for
+    /// their bytes `prefetchDistance` ahead of where they read, up to `chunkEnd`, the end of the rows the
+    /// calling thread took (see `forEachRowPair`).
     public struct RowPairs {
         public var rows: UnsafeRawPointer
         public var rowBytes: Int
