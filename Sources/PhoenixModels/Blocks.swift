@@ -103,10 +103,13 @@ struct Blocks {
         let groupSize = heads / shape.kvHeadCount
         let together = groupSize % 4 == 0 && headDim % 16 == 0 ? 4 : 1
         let tasks = tokens * heads / together, context = kv.contextBound, threads = pool.threadCount
+        let decodedTokens = decodeTokens ?? (tokens == 1 ? 1 : 0)  // the leading ones, as `Kernels.matmul` counts
         let stride = Kernels.partialStride(headDim: headDim), maxPieces = Scratch.attentionPieces(context: context)
         kv.tables.withUnsafeBufferPointer { tables in
-            /// Task `task`: its first head, the positions it attends to, and where its keys and values are.
-            func geometry(_ task: Int) -> (offset: Int, positions: Range<Int>, keys: KVBlocks, values: KVBlocks) {
+            /// Task `task`: its first head, the positions it attends to, where its keys and values are, and
+            /// whether its token is being decoded (its keys and values then come from memory, see
+            /// `Kernels.attendFourHeadsPiece`).
+            func geometry(_ task: Int) -> (offset: Int, positions: Range<Int>, keys: KVBlocks, values: KVBlocks, decoded: Bool) {
                 let (t, group) = task.quotientAndRemainder(dividingBy: heads / together)
                 let head = group * together, position = kv.positions[t]
                 let first = window.map { max(0, position - $0 + 1) } ?? 0
@@ -116,7 +119,8 @@ struct Blocks {
                         KVBlocks(base: kv.keys[layer] + headOffset, blockTable: table, blockSize: kv.blockSize,
                                  positionStride: kv.rowWidth),
                         KVBlocks(base: kv.values[layer] + headOffset, blockTable: table, blockSize: kv.blockSize,
-                                 positionStride: kv.rowWidth))
+                                 positionStride: kv.rowWidth),
+                        t < decodedTokens)
             }
             if together == 4 && tasks < 2 * threads {
                 pool.run { thread in
@@ -129,7 +133,7 @@ struct Blocks {
                             guard item % threads == thread else { continue }
                             Kernels.attendFourHeadsPiece(queries: q.pointer + g.offset, keys: g.keys, values: g.values,
                                                          positions: Kernels.attentionPiece(g.positions, piece),
-                                                         headDim: headDim, scale: scale, scores: scores,
+                                                         headDim: headDim, scale: scale, scores: scores, prefetching: g.decoded,
                                                          into: scratch.partials.pointer + (task * maxPieces + piece) * stride)
                         }
                     }
@@ -150,7 +154,7 @@ struct Blocks {
                     if together == 4 {
                         Kernels.attendFourHeads(queries: q.pointer + g.offset, keys: g.keys, values: g.values,
                                                 positions: g.positions, headDim: headDim, scale: scale, scores: scores,
-                                                partials: partials, into: out.pointer + g.offset)
+                                                partials: partials, prefetching: g.decoded, into: out.pointer + g.offset)
                     } else {
                         Kernels.attend(query: q.pointer + g.offset, keys: g.keys, values: g.values, positions: g.positions,
                                        headDim: headDim, scale: scale, scores: scores, into: out.pointer + g.offset)

@@ -100,7 +100,9 @@ import Testing
     }
 
     /// The same keys stored contiguously (one block as large as the context) and paged give the same bits:
-    /// what lets a paged server reproduce single-sequence generation exactly.
+    /// what lets a paged server reproduce single-sequence generation exactly. The paged four-head calls
+    /// also ask for rows ahead (`prefetching`, as decoded tokens do), across runs shorter than
+    /// `keysAhead`, which must not change a bit either.
     @Test func pagedEqualsContiguousBitForBit() {
         var rng = SplitMix64(seed: 99)
         let (positions, headDim, blockSize) = (45, 32, 8)
@@ -131,7 +133,7 @@ import Testing
                                keys: KVBlocks(base: k.baseAddress!, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: headDim),
                                values: KVBlocks(base: v.baseAddress!, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: headDim),
                                positions: window, headDim: headDim, scale: 0.2, scores: &scores, partials: &partials,
-                               into: &pagedFour)
+                               prefetching: true, into: &pagedFour)
             } } }
             #expect(contiguousFour.map(\.bitPattern) == pagedFour.map(\.bitPattern))
             contiguousK.withUnsafeBufferPointer { k in contiguousV.withUnsafeBufferPointer { v in whole.withUnsafeBufferPointer { t in
