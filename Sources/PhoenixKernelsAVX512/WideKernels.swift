@@ -100,7 +100,7 @@ public enum WideKernels {
     ///
     /// Two pairs go together, each in its own accumulators: a pair's blocks all add into one register,
     /// so alone its loop waits on each FMA's result before the next block's can start. Each pair's sums
-    /// keep their order, so their bits; the kernels' rates with the matrix in the caches went up 3–7%
+    /// keep their order, so their bits; the kernels' rates with the matrix in the caches went up 3–10%
     /// for Q5_0, Q4_K and Q6_K on a Zen 5, one thread.
     ///
     /// The rows stream from memory: the kernels ask for each 64-byte line once, `prefetchDistance`
