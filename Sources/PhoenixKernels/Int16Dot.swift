@@ -430,19 +430,13 @@ extension Kernels {
         // multiplies and about as many shuffles per block and pair of rows).
         // One token: two rows at a time, so two chains of FMAs are in flight.
         // The rows stream from memory: each 64-byte line is asked for once, `prefetchDistance` bytes
-        // ahead of the pair's position in the chunk, whose rows lie one after another (as the 512-bit
-        // kernels do, `WideKernels.forEachRowPair`). Against asking per block and row, for both rows,
-        // `ahead` bytes ahead, this decoded the default model 1.13 times as fast with two threads and 0.99
-        // times with one (these kernels on a Zen 5, eleven paired runs in one process each).
+        // ahead of the pair's position in the chunk (`LineRequests`, as the 512-bit kernels do). Against
+        // asking per block and row, for both rows, `ahead` bytes ahead, this decoded the default model
+        // 1.13 times as fast with two threads and 0.99 times with one (these kernels on a Zen 5, eleven
+        // paired runs in one process each).
         @inline(__always) func oneToken(products: (store: UnsafeMutablePointer<Float>, load: UnsafePointer<Float>)?) {
-            var next = min(UnsafeRawPointer(w.base + r * w.rowBytes) + prefetchDistance, chunkEnd)
-            @inline(__always) func prefetchUpTo(_ target: UnsafeRawPointer) {
-                let end = min(target, chunkEnd)
-                while next < end {
-                    prefetch(next)
-                    next += 64
-                }
-            }
+            var requests = LineRequests(start: UnsafeRawPointer(w.base + r * w.rowBytes), end: chunkEnd,
+                                        distance: prefetchDistance)
             while a.tokens == 1, r + 2 <= rows.upperBound {
                 let first = w.base + r * w.rowBytes, second = first + w.rowBytes
                 var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), mins0 = SIMD8<Float>(), mins1 = SIMD8<Float>()
@@ -461,7 +455,7 @@ extension Kernels {
                 if F.unitsPerBlock == 1 && 2 * F.blockBytes <= 64 {
                     var b = 0
                     while b + 2 <= blocks {
-                        prefetchUpTo(UnsafeRawPointer(first) + 2 * (b + 2) * F.blockBytes + prefetchDistance)
+                        requests.ask(readingAt: UnsafeRawPointer(first) + 2 * (b + 2) * F.blockBytes)
                         addSmallBlock(b)
                         addSmallBlock(b + 1)
                         b += 2
@@ -470,7 +464,7 @@ extension Kernels {
                 } else {
                     for b in 0..<blocks {
                         let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes, u = b * F.unitsPerBlock
-                        prefetchUpTo(UnsafeRawPointer(first) + 2 * (b + 1) * F.blockBytes + prefetchDistance)
+                        requests.ask(readingAt: UnsafeRawPointer(first) + 2 * (b + 1) * F.blockBytes)
                         if F.unitsPerBlock == 1 {
                             addSmallBlock(b)
                             continue
