@@ -17,16 +17,19 @@ struct SpecialTokens: Sendable {
     private let texts: [[UInt8]]
     private let trie: ByteTrie             // candidate texts; terminal value = index into `ids`
 
-    /// `tokens` are the token texts; ids whose text is in `SpecialTokens.controlLooking` count as
+    /// `table` holds the token texts; ids whose text is in `SpecialTokens.controlLooking` count as
     /// control tokens here whatever their type, as llama.cpp overrides them when it loads a vocabulary.
-    init(tokens: [[UInt8]], types: [TokenType]) {
-        let forced = Set(tokens.indices.filter { Self.controlLooking.contains(tokens[$0]) })
-        var candidates = tokens.indices.filter {
-            ([.control, .userDefined, .unknown].contains(types[$0]) || forced.contains($0)) && !tokens[$0].isEmpty
+    init(table: TokenTable, types: [TokenType]) {
+        let forced = Set((0..<table.count).filter { Self.controlLooking.contains(table.text($0)) })
+        var candidates = (0..<table.count).filter {
+            ([.control, .userDefined, .unknown].contains(types[$0]) || forced.contains($0)) && !table.text($0).isEmpty
         }
-        candidates.sort { tokens[$0].count != tokens[$1].count ? tokens[$0].count > tokens[$1].count : $0 < $1 }
+        candidates.sort {
+            let (left, right) = (table.text($0).count, table.text($1).count)
+            return left != right ? left > right : $0 < $1
+        }
         ids = candidates.map { Int32($0) }
-        texts = candidates.map { tokens[$0] }
+        texts = candidates.map { Array(table.text($0)) }
         alwaysCut = Set(candidates.filter { types[$0] == .userDefined && !forced.contains($0) }.map { Int32($0) })
         var trie = ByteTrie()
         // Reversed, so that of two candidates with one text the first in priority order is kept.
@@ -82,7 +85,7 @@ extension SpecialTokens {
     /// Texts llama.cpp treats as control tokens whatever their stored type, because they end a turn or
     /// mark fill-in-the-middle (`llama_vocab::impl::load`, llama.cpp 0c1e570). Gemma's user-defined
     /// `</s>` is one: llama.cpp keeps it as text unless special tokens are parsed.
-    static let controlLooking: Set<[UInt8]> = Set([
+    static let controlLooking: Set<ArraySlice<UInt8>> = Set([
         "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
         "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
         "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
@@ -96,7 +99,7 @@ extension SpecialTokens {
         "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
         "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>",
         "<|file_sep|>",
-    ].map { Array($0.utf8) })
+    ].map { ArraySlice($0.utf8) })
 }
 
 /// A trie over byte strings: the root's children in a flat table (most positions fail at the first byte),

@@ -63,10 +63,8 @@ public struct Tokenizer: Sendable {
                 return type
             }
         }
-        // llama.cpp renames empty tokens so that none can match empty text.
-        let texts = vocabulary.tokens.enumerated().map { $1.isEmpty ? Array("[EMPTY_\($0)]".utf8) : Array($1.utf8) }
-        table = TokenTable(texts)
-        special = SpecialTokens(tokens: texts, types: types)
+        table = TokenTable(vocabulary.tokens)
+        special = SpecialTokens(table: table, types: types)
         let unknown = unknownID.map(Int32.init) ?? -1
 
         switch vocabulary.model {
