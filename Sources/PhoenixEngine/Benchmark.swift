@@ -87,7 +87,8 @@ extension GenerationContext {
 
     private func measure(_ options: BenchmarkOptions) throws -> [BenchmarkResult] {
         let network = model.network
-        let cache = KVCache(shape: network.shape, capacity: max(options.promptTokens, options.generatedTokens))
+        let cache = KVCache(shape: network.shape, capacity: max(options.promptTokens, options.generatedTokens),
+                            precision: kvPrecision)
         let hidden = FloatBuffer(capacity: 0)
         let logits = FloatBuffer(capacity: network.shape.vocabularySize)
         var random = SeededRandom(seed: options.seed)

@@ -11,6 +11,8 @@ public final class GenerationContext: @unchecked Sendable {
     public let pool: ThreadPool
     /// The most positions a generation may use (prompt and output together).
     public let contextLimit: Int
+    /// How the KV cache stores keys and values (see `KVPrecision`).
+    public let kvPrecision: KVPrecision
 
     let scratch = Scratch()
     private let hidden = FloatBuffer(capacity: 0)
@@ -21,8 +23,9 @@ public final class GenerationContext: @unchecked Sendable {
     static let prefillChunk = 256
 
     /// `threads`: 0 or less means every available core. `contextLimit`: nil means the model's trained context.
-    public init(model: LoadedModel, threads: Int = 0, contextLimit: Int? = nil) {
+    public init(model: LoadedModel, threads: Int = 0, contextLimit: Int? = nil, kvPrecision: KVPrecision = .f16) {
         self.model = model
+        self.kvPrecision = kvPrecision
         pool = ThreadPool(threadCount: threads > 0 ? threads : ThreadPool.availableCores)
         self.contextLimit = max(1, contextLimit ?? model.network.shape.contextLength)
         logits = FloatBuffer(capacity: model.network.shape.vocabularySize)
@@ -80,7 +83,8 @@ public final class GenerationContext: @unchecked Sendable {
     private func generate(promptIDs: [Int], options: GenerateOptions, isCancelled: () -> Bool,
                           emit: (GenerationEvent) -> Void) throws -> GenerationResult {
         let network = model.network
-        let cache = KVCache(shape: network.shape, capacity: min(contextLimit, promptIDs.count + options.maxTokens))
+        let cache = KVCache(shape: network.shape, capacity: min(contextLimit, promptIDs.count + options.maxTokens),
+                            precision: kvPrecision)
         var sampler = Sampler(options.sampling)
         var text = GeneratedText(model.tokenizer, stops: options.stopStrings)
         var timings = GenerationTimings(promptTokens: promptIDs.count)

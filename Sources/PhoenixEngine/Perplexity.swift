@@ -50,7 +50,7 @@ extension GenerationContext {
         let windows = min(tokens.count / windowLength, maxWindows ?? .max)
         let first = windowLength / 2
         let scoredPerWindow = windowLength - first - 1
-        let cache = KVCache(shape: network.shape, capacity: windowLength)
+        let cache = KVCache(shape: network.shape, capacity: windowLength, precision: kvPrecision)
         let hidden = FloatBuffer(capacity: 0)
         let rowsPerChunk = 8
         let logits = FloatBuffer(capacity: rowsPerChunk * vocabulary)

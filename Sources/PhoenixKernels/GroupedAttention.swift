@@ -79,32 +79,43 @@ extension Kernels {
                                             scores: UnsafeMutablePointer<Float>, prefetching: Bool = false,
                                             into partial: UnsafeMutablePointer<Float>) {
         precondition(headDim % 16 == 0, "attendFourHeadsPiece: headDim must be a multiple of 16")
+        precondition(keys.precision == values.precision, "attendFourHeadsPiece: keys and values must be stored alike")
+        switch keys.precision {
+        case .f16: fourHeadsPiece(HalfRow.self, queries, keys, values, positions, headDim, scale, scores, prefetching, partial)
+        case .f32: fourHeadsPiece(FloatRow.self, queries, keys, values, positions, headDim, scale, scores, prefetching, partial)
+        }
+    }
+
+    @inline(__always)
+    static func fourHeadsPiece<Row: KVRow>(_: Row.Type, _ queries: UnsafePointer<Float>, _ keys: KVBlocks, _ values: KVBlocks,
+                                           _ positions: Range<Int>, _ headDim: Int, _ scale: Float,
+                                           _ scores: UnsafeMutablePointer<Float>, _ prefetching: Bool,
+                                           _ partial: UnsafeMutablePointer<Float>) {
         let count = positions.count, first = positions.lowerBound
         let q = UnsafeRawPointer(queries), headBytes = 4 * headDim
         @inline(__always) func query(_ h: Int, _ c: Int) -> SIMD8<Float> {
             q.loadUnaligned(fromByteOffset: h * headBytes + 4 * c, as: SIMD8<Float>.self)
         }
-        @inline(__always) func load(_ p: UnsafePointer<Float>, _ c: Int) -> SIMD8<Float> {
-            UnsafeRawPointer(p + c).loadUnaligned(as: SIMD8<Float>.self)
-        }
+        @inline(__always) func load(_ row: UnsafeRawPointer, _ c: Int) -> SIMD8<Float> { Row.load(row, c) }
         // Scores: scores[h · count + j].
         var maxima = SIMD4<Float>(repeating: -.infinity)
-        @inline(__always) func ask(_ row: UnsafePointer<Float>) {
-            for line in 0..<headBytes / 64 { prefetch(UnsafeRawPointer(row) + 64 * line) }
+        let rowLines = (headDim * keys.precision.bytes + 63) / 64
+        @inline(__always) func ask(_ row: UnsafeRawPointer) {
+            for line in 0..<rowLines { prefetch(row + 64 * line) }
         }
         keys.forEachRun(positions) { start, rows, runCount in
-            let valueRows = values.base + (rows - keys.base)  // keys and values share the block layout
-            if prefetching { for i in 0..<min(runCount, keysAhead) { ask(rows + i * keys.positionStride) } }
+            let valueRows = values.base + keys.base.distance(to: rows)  // keys and values share the block layout
+            if prefetching { for i in 0..<min(runCount, keysAhead) { ask(rows + i * keys.strideBytes) } }
             var i = 0
             while i < runCount {
                 if prefetching {
                     for j in i..<min(i + 2, runCount) {
-                        if j + keysAhead < runCount { ask(rows + (j + keysAhead) * keys.positionStride) }
-                        ask(valueRows + j * values.positionStride)
+                        if j + keysAhead < runCount { ask(rows + (j + keysAhead) * keys.strideBytes) }
+                        ask(valueRows + j * values.strideBytes)
                     }
                 }
                 let pair = i + 1 < runCount
-                let k0 = rows + i * keys.positionStride, k1 = pair ? k0 + keys.positionStride : k0
+                let k0 = rows + i * keys.strideBytes, k1 = pair ? k0 + keys.strideBytes : k0
                 var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
                 var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
                 var c = 0
@@ -138,7 +149,7 @@ extension Kernels {
             var o20 = SIMD8<Float>(), o21 = SIMD8<Float>(), o30 = SIMD8<Float>(), o31 = SIMD8<Float>()
             values.forEachRun(positions) { start, rows, runCount in
                 for i in 0..<runCount {
-                    let v = rows + i * values.positionStride, j = start - first + i
+                    let v = rows + i * values.strideBytes, j = start - first + i
                     let v0 = load(v, c), v1 = load(v, c + 8)
                     let p0 = SIMD8<Float>(repeating: scores[j]), p1 = SIMD8<Float>(repeating: scores[count + j])
                     let p2 = SIMD8<Float>(repeating: scores[2 * count + j]), p3 = SIMD8<Float>(repeating: scores[3 * count + j])

@@ -74,15 +74,23 @@ struct Blocks {
         }
     }
 
-    /// Writes this step's keys and values into each token's slot of its sequence's blocks.
+    /// Writes this step's keys and values into each token's slot of its sequence's blocks, in the cache's
+    /// precision.
     func store(_ k: FloatBuffer, _ v: FloatBuffer, layer: Int) {
         let width = kv.rowWidth
         for t in 0..<tokens {
             let position = kv.positions[t]
             let block = Int(kv.tables[kv.tableStarts[kv.sequenceOfToken[t]] + position / kv.blockSize])
-            let row = (block * kv.blockSize + position % kv.blockSize) * width
-            (kv.keys[layer] + row).update(from: k.pointer + t * width, count: width)
-            (kv.values[layer] + row).update(from: v.pointer + t * width, count: width)
+            let offset = (block * kv.blockSize + position % kv.blockSize) * width * kv.precision.bytes
+            write(k.pointer + t * width, into: kv.keys[layer] + offset, count: width)
+            write(v.pointer + t * width, into: kv.values[layer] + offset, count: width)
+        }
+    }
+
+    private func write(_ row: UnsafePointer<Float>, into store: UnsafeMutableRawPointer, count: Int) {
+        switch kv.precision {
+        case .f16: Kernels.storeHalves(row, into: store.assumingMemoryBound(to: Float16.self), count: count)
+        case .f32: store.copyMemory(from: row, byteCount: 4 * count)
         }
     }
 
@@ -116,10 +124,10 @@ struct Blocks {
                 let headOffset = (head / groupSize) * headDim
                 let table = tables.baseAddress! + kv.tableStarts[kv.sequenceOfToken[t]]
                 return ((t * heads + head) * headDim, first..<position + 1,
-                        KVBlocks(base: kv.keys[layer] + headOffset, blockTable: table, blockSize: kv.blockSize,
-                                 positionStride: kv.rowWidth),
-                        KVBlocks(base: kv.values[layer] + headOffset, blockTable: table, blockSize: kv.blockSize,
-                                 positionStride: kv.rowWidth),
+                        KVBlocks(base: kv.keys[layer] + headOffset * kv.precision.bytes, precision: kv.precision,
+                                 blockTable: table, blockSize: kv.blockSize, positionStride: kv.rowWidth),
+                        KVBlocks(base: kv.values[layer] + headOffset * kv.precision.bytes, precision: kv.precision,
+                                 blockTable: table, blockSize: kv.blockSize, positionStride: kv.rowWidth),
                         t < decodedTokens)
             }
             if together == 4 && tasks < 2 * threads {

@@ -1,3 +1,5 @@
+import PhoenixKernels
+
 /// One forward pass over tokens of several sequences at once: the unit of continuous batching.
 ///
 /// Tokens are given sequence after sequence; every weight matrix is applied to all of them in one pass
@@ -48,8 +50,9 @@ public struct ForwardStep: Sendable {
 /// use: a position and a sequence per token, a block table per sequence, and per-layer stores. Both the
 /// single-sequence `KVCache` (one block as large as its capacity) and the paged pool become one of these.
 struct KVView {
-    let keys: [UnsafeMutablePointer<Float>]
-    let values: [UnsafeMutablePointer<Float>]
+    let keys: [UnsafeMutableRawPointer]
+    let values: [UnsafeMutableRawPointer]
+    let precision: KVPrecision
     let blockSize: Int
     let rowWidth: Int
     /// Per token of the step.
@@ -63,8 +66,9 @@ struct KVView {
 
     /// A single sequence in a contiguous cache, at positions start..<start+count.
     init(_ cache: KVCache, start: Int, count: Int) {
-        keys = cache.keys.map(\.pointer)
-        values = cache.values.map(\.pointer)
+        keys = cache.keys
+        values = cache.values
+        precision = cache.precision
         blockSize = cache.capacity
         rowWidth = cache.rowWidth
         positions = Array(start..<start + count)
@@ -87,6 +91,7 @@ struct KVView {
     init(_ cache: PagedKVCache, step: ForwardStep) {
         keys = cache.keys
         values = cache.values
+        precision = cache.precision
         blockSize = cache.blockSize
         rowWidth = cache.rowWidth
         var tokens: [Int] = [], positions: [Int] = [], owners: [Int] = [], tables: [Int32] = [], starts: [Int] = []

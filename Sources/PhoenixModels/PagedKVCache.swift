@@ -1,27 +1,32 @@
+import PhoenixKernels
+
 /// Keys and values of many sequences in one pool of fixed-size blocks (vLLM's PagedAttention layout).
 ///
-/// Per layer, keys are [blockCount, blockSize, kvHeadCount, headDim] floats, values the same. Which block
+/// Per layer, keys are [blockCount, blockSize, kvHeadCount, headDim] values stored as `precision` says,
+/// values the same. Which block
 /// holds which positions of a sequence is the caller's business (a block table per sequence); this type
 /// only owns the memory. Blocks are not zeroed: a position is always written before it is read.
 public final class PagedKVCache: @unchecked Sendable {
     public let blockCount: Int
     public let blockSize: Int
     public let layerCount: Int
-    /// Floats per position in one layer: kvHeadCount × headDim.
+    /// Values per position in one layer: kvHeadCount × headDim.
     public let rowWidth: Int
+    public let precision: KVPrecision
 
-    let keys: [UnsafeMutablePointer<Float>]
-    let values: [UnsafeMutablePointer<Float>]
+    let keys: [UnsafeMutableRawPointer]
+    let values: [UnsafeMutableRawPointer]
 
-    public init(shape: DecoderShape, blockCount: Int, blockSize: Int) {
+    public init(shape: DecoderShape, blockCount: Int, blockSize: Int, precision: KVPrecision = .f16) {
         precondition(blockCount > 0 && blockSize > 0, "a KV pool needs at least one block of at least one position")
         self.blockCount = blockCount
         self.blockSize = blockSize
         layerCount = shape.layerCount
         rowWidth = shape.kvHeadCount * shape.headDim
-        let floats = blockCount * blockSize * shape.kvHeadCount * shape.headDim
-        keys = (0..<shape.layerCount).map { _ in FloatBuffer.allocate(floats, zeroed: false) }
-        values = (0..<shape.layerCount).map { _ in FloatBuffer.allocate(floats, zeroed: false) }
+        self.precision = precision
+        let bytes = blockCount * blockSize * rowWidth * precision.bytes
+        keys = (0..<shape.layerCount).map { _ in allocateStore(bytes) }
+        values = (0..<shape.layerCount).map { _ in allocateStore(bytes) }
     }
 
     deinit {
@@ -29,20 +34,20 @@ public final class PagedKVCache: @unchecked Sendable {
     }
 
     /// Bytes a pool of this shape holds, for sizing it before making it.
-    public static func byteCount(shape: DecoderShape, blockCount: Int, blockSize: Int) -> Int {
-        2 * shape.layerCount * blockCount * blockSize * shape.kvHeadCount * shape.headDim * MemoryLayout<Float>.size
+    public static func byteCount(shape: DecoderShape, blockCount: Int, blockSize: Int, precision: KVPrecision = .f16) -> Int {
+        2 * shape.layerCount * blockCount * blockSize * shape.kvHeadCount * shape.headDim * precision.bytes
     }
 
-    public var byteCount: Int { 2 * layerCount * blockCount * blockSize * rowWidth * MemoryLayout<Float>.size }
+    public var byteCount: Int { 2 * layerCount * blockCount * blockSize * rowWidth * precision.bytes }
 
     /// Copies the first `positions` positions of block `source` into block `destination` in every layer
     /// (copy-on-write of a shared, partly filled block).
     public func copyBlock(_ source: Int, to destination: Int, positions: Int) {
         precondition(source >= 0 && source < blockCount && destination >= 0 && destination < blockCount)
-        let floats = min(positions, blockSize) * rowWidth
+        let bytes = min(positions, blockSize) * rowWidth * precision.bytes, blockBytes = blockSize * rowWidth * precision.bytes
         for layer in 0..<layerCount {
-            (keys[layer] + destination * blockSize * rowWidth).update(from: keys[layer] + source * blockSize * rowWidth, count: floats)
-            (values[layer] + destination * blockSize * rowWidth).update(from: values[layer] + source * blockSize * rowWidth, count: floats)
+            (keys[layer] + destination * blockBytes).copyMemory(from: keys[layer] + source * blockBytes, byteCount: bytes)
+            (values[layer] + destination * blockBytes).copyMemory(from: values[layer] + source * blockBytes, byteCount: bytes)
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PhoenixEngine
+import PhoenixKernels
 
 /// Sampling and stopping flags shared by `generate` and `chat`.
 struct GenerationFlags: ParsableArguments {
@@ -38,6 +39,9 @@ struct GenerationFlags: ParsableArguments {
 
     @Option(help: "Threads (default: every available core).")
     var threads = 0
+
+    @Option(help: .cacheType)
+    var cacheType = KVPrecision.f16
 
     @Option(help: "Most tokens of context, prompt and output together (default: the model's).")
     var context: Int?

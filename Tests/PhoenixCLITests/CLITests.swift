@@ -38,6 +38,7 @@ struct CLITests {
             (["perplexity", "--file", "/nonexistent.txt", "--ctx", "2"], "--ctx must be at least 4"),
             (["inspect", "--dequantize"], "--dequantize needs --tensor"),
             (["bench", "--kernel-rates", "--memory-bandwidth"], "--memory-bandwidth and --kernel-rates are separate runs"),
+            (["bench", "--cache-type", "q8_0"], "'f16' and 'f32'"),
         ]
         for (arguments, message) in cases {
             let run = try Self.phoenix(arguments)
@@ -75,6 +76,11 @@ struct CLITests {
         #expect(json["tokens"] as? [Int] == [506, 5279, 529, 506])  // transformers' greedy continuation
         #expect(json["text"] as? String == " the capital of the")
         #expect((json["decode_tokens_per_second"] as? Double ?? 0) > 0 && (json["prefill_tokens_per_second"] as? Double ?? 0) > 0)
+        // A float32 KV cache gives the same greedy tokens.
+        let exact = try Self.phoenix("generate", "--prompt", "The capital of France is", "--max-tokens", "4", "--json",
+                                     "--cache-type", "f32")
+        let exactJSON = try #require(try JSONSerialization.jsonObject(with: Data(exact.stdout.utf8)) as? [String: Any])
+        #expect(exactJSON["tokens"] as? [Int] == [506, 5279, 529, 506], "\(exact.stderr)")
 
         let long = try Self.phoenix("generate", "--prompt", "one two three four five six seven", "--context", "4")
         #expect(long.status != 0 && long.stderr.contains("more than the context of 4 allows"), "\(long.stderr)")

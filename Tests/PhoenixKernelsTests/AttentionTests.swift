@@ -5,61 +5,81 @@ import Testing
 
 @Suite struct AttentionTests {
     /// Paged attention ≈ the double-precision definition, for odd block sizes, a shuffled block table,
-    /// windows that start mid-block and two kv heads interleaved per position (head 1 is read).
+    /// windows that start mid-block and two kv heads interleaved per position (head 1 is read), with
+    /// keys and values stored in either precision.
     @Test(arguments: [(1, 8, 1), (5, 16, 3), (33, 64, 7), (7, 256, 16), (100, 24, 13)])
     func fastMatchesReference(positions: Int, headDim: Int, blockSize: Int) {
-        var rng = SplitMix64(seed: UInt64(positions * headDim + blockSize))
-        let stride = 2 * headDim
-        let blocks = (positions + blockSize - 1) / blockSize
-        // The store holds more blocks than the sequence uses, in a shuffled order.
-        var table = (0..<Int32(blocks + 3)).map { $0 }
-        table.shuffle(using: &rng)
-        let query = rng.floats(headDim, in: -2...2)
-        let storeK = rng.floats((blocks + 3) * blockSize * stride, in: -2...2)
-        let storeV = rng.floats((blocks + 3) * blockSize * stride)
-        var scores = [Float](repeating: 0, count: positions)
-        var fast = [Float](repeating: 0, count: headDim), slow = fast
-        let window = (positions / 3)..<positions
-        storeK.withUnsafeBufferPointer { k in storeV.withUnsafeBufferPointer { v in table.withUnsafeBufferPointer { t in
-            let keys = KVBlocks(base: k.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
-            let values = KVBlocks(base: v.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
-            Kernels.attend(query: query, keys: keys, values: values, positions: window, headDim: headDim, scale: 0.125,
-                           scores: &scores, into: &fast)
-            Reference.attend(query: query, keys: keys, values: values, positions: window, headDim: headDim, scale: 0.125,
-                             into: &slow)
-        } } }
-        for d in 0..<headDim { #expect(abs(fast[d] - slow[d]) <= 1e-5) }
+        for precision in KVPrecision.allCases {
+            var rng = SplitMix64(seed: UInt64(positions * headDim + blockSize))
+            let stride = 2 * headDim
+            let blocks = (positions + blockSize - 1) / blockSize
+            // The store holds more blocks than the sequence uses, in a shuffled order.
+            var table = (0..<Int32(blocks + 3)).map { $0 }
+            table.shuffle(using: &rng)
+            let query = rng.floats(headDim, in: -2...2)
+            let storeK = stored(rng.floats((blocks + 3) * blockSize * stride, in: -2...2), precision)
+            let storeV = stored(rng.floats((blocks + 3) * blockSize * stride), precision)
+            var scores = [Float](repeating: 0, count: positions)
+            var fast = [Float](repeating: 0, count: headDim), slow = fast
+            let window = (positions / 3)..<positions
+            storeK.withUnsafeBytes { k in storeV.withUnsafeBytes { v in table.withUnsafeBufferPointer { t in
+                let keys = KVBlocks(base: k.baseAddress! + headDim * precision.bytes, precision: precision,
+                                    blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
+                let values = KVBlocks(base: v.baseAddress! + headDim * precision.bytes, precision: precision,
+                                      blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
+                Kernels.attend(query: query, keys: keys, values: values, positions: window, headDim: headDim, scale: 0.125,
+                               scores: &scores, into: &fast)
+                Reference.attend(query: query, keys: keys, values: values, positions: window, headDim: headDim, scale: 0.125,
+                                 into: &slow)
+            } } }
+            for d in 0..<headDim { #expect(abs(fast[d] - slow[d]) <= 1e-5, "\(precision), element \(d)") }
+        }
     }
 
     /// Four heads at a time ≈ the double-precision definition of each head, for odd position counts
-    /// (a lone last key), odd block sizes, a shuffled block table and a window that starts mid-block.
+    /// (a lone last key), odd block sizes, a shuffled block table and a window that starts mid-block,
+    /// with keys and values stored in either precision.
     @Test(arguments: [(1, 16, 1), (6, 32, 4), (33, 64, 7), (100, 256, 16), (700, 32, 16)])
     func fourHeadsMatchTheReference(positions: Int, headDim: Int, blockSize: Int) {
-        var rng = SplitMix64(seed: UInt64(3 * positions + headDim + blockSize))
-        let stride = 2 * headDim
-        let blocks = (positions + blockSize - 1) / blockSize
-        var table = (0..<Int32(blocks + 2)).map { $0 }
-        table.shuffle(using: &rng)
-        let queries = rng.floats(4 * headDim, in: -2...2)
-        let storeK = rng.floats((blocks + 2) * blockSize * stride, in: -2...2)
-        let storeV = rng.floats((blocks + 2) * blockSize * stride)
-        let window = (positions / 3)..<positions
-        var scores = [Float](repeating: 0, count: 4 * Kernels.attentionSplit)
-        var partials = [Float](repeating: 0, count: Kernels.attentionPieces(window) * Kernels.partialStride(headDim: headDim))
-        var fast = [Float](repeating: .nan, count: 4 * headDim), slow = fast
-        storeK.withUnsafeBufferPointer { k in storeV.withUnsafeBufferPointer { v in table.withUnsafeBufferPointer { t in
-            queries.withUnsafeBufferPointer { q in slow.withUnsafeMutableBufferPointer { s in
-                let keys = KVBlocks(base: k.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
-                let values = KVBlocks(base: v.baseAddress! + headDim, blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
-                Kernels.attendFourHeads(queries: q.baseAddress!, keys: keys, values: values, positions: window, headDim: headDim,
-                                        scale: 0.125, scores: &scores, partials: &partials, into: &fast)
-                for h in 0..<4 {
-                    Reference.attend(query: q.baseAddress! + h * headDim, keys: keys, values: values, positions: window,
-                                     headDim: headDim, scale: 0.125, into: s.baseAddress! + h * headDim)
-                }
-            } }
-        } } }
-        for d in 0..<4 * headDim { #expect(abs(fast[d] - slow[d]) <= 1e-5, "element \(d): \(fast[d]) vs \(slow[d])") }
+        for precision in KVPrecision.allCases {
+            var rng = SplitMix64(seed: UInt64(3 * positions + headDim + blockSize))
+            let stride = 2 * headDim
+            let blocks = (positions + blockSize - 1) / blockSize
+            var table = (0..<Int32(blocks + 2)).map { $0 }
+            table.shuffle(using: &rng)
+            let queries = rng.floats(4 * headDim, in: -2...2)
+            let storeK = stored(rng.floats((blocks + 2) * blockSize * stride, in: -2...2), precision)
+            let storeV = stored(rng.floats((blocks + 2) * blockSize * stride), precision)
+            let window = (positions / 3)..<positions
+            var scores = [Float](repeating: 0, count: 4 * Kernels.attentionSplit)
+            var partials = [Float](repeating: 0, count: Kernels.attentionPieces(window) * Kernels.partialStride(headDim: headDim))
+            var fast = [Float](repeating: .nan, count: 4 * headDim), slow = fast
+            storeK.withUnsafeBytes { k in storeV.withUnsafeBytes { v in table.withUnsafeBufferPointer { t in
+                queries.withUnsafeBufferPointer { q in slow.withUnsafeMutableBufferPointer { s in
+                    let keys = KVBlocks(base: k.baseAddress! + headDim * precision.bytes, precision: precision,
+                                        blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
+                    let values = KVBlocks(base: v.baseAddress! + headDim * precision.bytes, precision: precision,
+                                          blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
+                    Kernels.attendFourHeads(queries: q.baseAddress!, keys: keys, values: values, positions: window, headDim: headDim,
+                                            scale: 0.125, scores: &scores, partials: &partials, into: &fast)
+                    for h in 0..<4 {
+                        Reference.attend(query: q.baseAddress! + h * headDim, keys: keys, values: values, positions: window,
+                                         headDim: headDim, scale: 0.125, into: s.baseAddress! + h * headDim)
+                    }
+                } }
+            } } }
+            for d in 0..<4 * headDim {
+                #expect(abs(fast[d] - slow[d]) <= 1e-5, "\(precision), element \(d): \(fast[d]) vs \(slow[d])")
+            }
+        }
+    }
+
+    /// `floats` as a KV store of `precision` holds them: halves rounded as `Kernels.storeHalves` does.
+    func stored(_ floats: [Float], _ precision: KVPrecision) -> [UInt8] {
+        switch precision {
+        case .f16: halves(floats).withUnsafeBytes { Array($0) }
+        case .f32: floats.withUnsafeBytes { Array($0) }
+        }
     }
 
     /// Split-KV: a long range's pieces computed in any order (as threads would) and then merged give the
@@ -67,7 +87,7 @@ import Testing
     @Test func piecesInAnyOrderMergeToTheSameBits() {
         var rng = SplitMix64(seed: 21)
         let (positions, headDim) = (1000, 32)
-        let k = rng.floats(positions * headDim, in: -2...2), v = rng.floats(positions * headDim)
+        let k = halves(rng.floats(positions * headDim, in: -2...2)), v = halves(rng.floats(positions * headDim))
         let queries = rng.floats(4 * headDim, in: -2...2)
         let table: [Int32] = [0]
         let stride = Kernels.partialStride(headDim: headDim)
@@ -106,10 +126,11 @@ import Testing
     @Test func pagedEqualsContiguousBitForBit() {
         var rng = SplitMix64(seed: 99)
         let (positions, headDim, blockSize) = (45, 32, 8)
-        let contiguousK = rng.floats(positions * headDim, in: -2...2), contiguousV = rng.floats(positions * headDim)
+        let contiguousK = halves(rng.floats(positions * headDim, in: -2...2))
+        let contiguousV = halves(rng.floats(positions * headDim))
         let blocks = (positions + blockSize - 1) / blockSize
         let table: [Int32] = (0..<Int32(blocks)).reversed().map { $0 }
-        var pagedK = [Float](repeating: .nan, count: blocks * blockSize * headDim), pagedV = pagedK
+        var pagedK = [Float16](repeating: .nan, count: blocks * blockSize * headDim), pagedV = pagedK
         for p in 0..<positions {
             let row = (Int(table[p / blockSize]) * blockSize + p % blockSize) * headDim
             for d in 0..<headDim { pagedK[row + d] = contiguousK[p * headDim + d]; pagedV[row + d] = contiguousV[p * headDim + d] }
@@ -150,6 +171,62 @@ import Testing
             } } }
             #expect(contiguous == paged)
         }
+    }
+
+    /// The key and value rows a cache holds: floats rounded to halves as `Kernels.storeHalves` does.
+    func halves(_ floats: [Float]) -> [Float16] { floats.map { Float16($0) } }
+
+    /// `loadHalves` (one `vcvtph2ps` on x86) widens every half bit pattern as Swift's own conversion does:
+    /// normals, subnormals, zeros, infinities, and NaNs staying NaN.
+    @Test func loadHalvesWidensEveryBitPattern() {
+        let all = (0...UInt16.max).map { Float16(bitPattern: $0) }
+        all.withUnsafeBufferPointer { p in
+            for start in Swift.stride(from: 0, to: all.count, by: 8) {
+                let wide = Kernels.loadHalves(p.baseAddress! + start)
+                for i in 0..<8 {
+                    let expected = Float(all[start + i])
+                    if expected.isNaN {
+                        #expect(wide[i].isNaN, "bits \(start + i)")
+                    } else {
+                        #expect(wide[i].bitPattern == expected.bitPattern, "bits \(start + i)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The half-precision dot product and weighted sum of single-head attention match a plain loop over
+    /// the widened values at odd lengths (vector bodies of 32 and 8, scalar tails).
+    @Test(arguments: [1, 7, 8, 9, 31, 33, 45, 256, 263])
+    func halfDotAndWeightedSumMatchPlainLoops(count: Int) {
+        var rng = SplitMix64(seed: UInt64(count))
+        let a = rng.floats(count, in: -2...2), b = halves(rng.floats(count, in: -2...2))
+        let expectedDot = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(abs(Double(Kernels.dot(a, halves: b, count: count)) - expectedDot) <= 1e-5 * Double(count))
+        var y = rng.floats(count)
+        let start = y
+        Kernels.addScaled(halves: b, scale: 0.75, into: &y, count: count)
+        for i in 0..<count {
+            let expected = Double(start[i]) + 0.75 * Double(b[i])
+            #expect(abs(Double(y[i]) - expected) <= 1e-6 * max(1, abs(expected)), "element \(i)")
+        }
+    }
+
+    /// Storing rounds each float to the nearest half, ties to even, overflowing to infinity: checked
+    /// against values whose halves are known, not against another conversion.
+    @Test func storeHalvesRounds() {
+        let cases: [(Float, UInt16)] = [
+            (1, 0x3C00), (-2, 0xC000), (65504, 0x7BFF), (65520, 0x7C00), (-1e6, 0xFC00), (0, 0x0000),
+            (1 + 1.0 / 2048, 0x3C00),        // halfway between 1 and 1 + 2^-10: ties to even (1)
+            (1 + 3.0 / 2048, 0x3C02),        // halfway between 1 + 2^-10 and 1 + 2^-9: ties to even (up)
+            (Float(5.9604645e-8), 0x0001),   // the smallest subnormal half
+            (Float(2.9e-8), 0x0000),          // below half of it: zero
+            (0.333333343, 0x3555),
+        ]
+        let x = cases.map(\.0)
+        var y = [Float16](repeating: .nan, count: x.count)
+        Kernels.storeHalves(x, into: &y, count: x.count)
+        for (i, (value, bits)) in cases.enumerated() { #expect(y[i].bitPattern == bits, "\(value)") }
     }
 
     /// Rotation keeps each pair's length, is the identity at position 0, and the two pairings differ.

@@ -78,9 +78,10 @@ enum TinyModel {
     }
 
     /// Logits of every position for `tokens`, run as one batch or one token at a time.
-    static func logits(_ model: any LanguageModel, _ tokens: [Int], batched: Bool, threads: Int = 2) throws -> [[Float]] {
+    static func logits(_ model: any LanguageModel, _ tokens: [Int], batched: Bool, threads: Int = 2,
+                       precision: KVPrecision = .f16) throws -> [[Float]] {
         let pool = ThreadPool(threadCount: threads)
-        let cache = KVCache(shape: model.shape, capacity: tokens.count)
+        let cache = KVCache(shape: model.shape, capacity: tokens.count, precision: precision)
         let scratch = Scratch(), hidden = FloatBuffer(capacity: 0)
         let vocabulary = model.shape.vocabularySize
         var rows: [[Float]] = []

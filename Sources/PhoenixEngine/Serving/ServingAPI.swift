@@ -1,3 +1,4 @@
+import PhoenixKernels
 /// The contract between the serving engine and whatever puts requests into it (the HTTP server, tests).
 ///
 /// A request is token ids in, a stream of events out. Each of its `n` choices streams its own tokens and
@@ -128,6 +129,8 @@ public struct ServingConfiguration: Sendable, Equatable {
     public var maxWaiting = 256
     /// Reuse the KV blocks of earlier prompts that share a prefix.
     public var prefixCaching = true
+    /// How the pool stores keys and values (see `KVPrecision`).
+    public var kvPrecision = KVPrecision.f16
 
     public init() {}
 }

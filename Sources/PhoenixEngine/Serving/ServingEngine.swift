@@ -60,7 +60,8 @@ public final class ServingEngine: ServingBackend, @unchecked Sendable {
 
     /// Bytes of the KV pool.
     public var kvCacheBytes: Int {
-        PagedKVCache.byteCount(shape: model.network.shape, blockCount: blockCount, blockSize: configuration.blockSize)
+        PagedKVCache.byteCount(shape: model.network.shape, blockCount: blockCount, blockSize: configuration.blockSize,
+                               precision: configuration.kvPrecision)
     }
 
     private func validate(_ request: ServingRequest) throws {

@@ -44,7 +44,8 @@ final class StepLoop: @unchecked Sendable {
         self.contextLimit = contextLimit
         scheduler = Scheduler(blocks: blockCount, blockSize: configuration.blockSize, maxBatch: configuration.maxBatch,
                               tokenBudget: configuration.tokenBudget, prefixCaching: configuration.prefixCaching)
-        cache = PagedKVCache(shape: model.network.shape, blockCount: blockCount, blockSize: configuration.blockSize)
+        cache = PagedKVCache(shape: model.network.shape, blockCount: blockCount, blockSize: configuration.blockSize,
+                             precision: configuration.kvPrecision)
         pool = ThreadPool(threadCount: configuration.threads > 0 ? configuration.threads : ThreadPool.availableCores)
         snapshot.kvBlocksTotal = blockCount
     }

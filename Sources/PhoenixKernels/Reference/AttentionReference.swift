@@ -8,14 +8,17 @@ extension Reference {
     /// The definition of `Kernels.attend`, in double precision, finding every position's row by itself.
     public static func attend(query: UnsafePointer<Float>, keys: KVBlocks, values: KVBlocks, positions: Range<Int>,
                               headDim: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
-        func row(_ store: KVBlocks, _ position: Int) -> UnsafePointer<Float> {
+        func value(_ store: KVBlocks, _ position: Int, _ d: Int) -> Double {
             let block = Int(store.blockTable[position / store.blockSize])
-            return store.base + (block * store.blockSize + position % store.blockSize) * store.positionStride
+            let index = (block * store.blockSize + position % store.blockSize) * store.positionStride + d
+            switch store.precision {
+            case .f16: return Double(store.base.assumingMemoryBound(to: Float16.self)[index])
+            case .f32: return Double(store.base.assumingMemoryBound(to: Float.self)[index])
+            }
         }
         let logits = positions.map { position -> Double in
-            let k = row(keys, position)
             var s: Double = 0
-            for d in 0..<headDim { s += Double(query[d]) * Double(k[d]) }
+            for d in 0..<headDim { s += Double(query[d]) * value(keys, position, d) }
             return s * Double(scale)
         }
         let maximum = logits.max() ?? 0
@@ -23,7 +26,7 @@ extension Reference {
         let total = weights.reduce(0, +)
         for d in 0..<headDim {
             var sum: Double = 0
-            for (j, position) in positions.enumerated() { sum += weights[j] / total * Double(row(values, position)[d]) }
+            for (j, position) in positions.enumerated() { sum += weights[j] / total * value(values, position, d) }
             out[d] = Float(sum)
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PhoenixEngine
+import PhoenixKernels
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +35,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: [.customShort("r"), .customLong("repetitions")], help: "Timed runs of each test.")
     var repetitions = 5
+
+    @Option(help: .cacheType)
+    var cacheType = KVPrecision.f16
 
     @Flag(help: "Print one JSON array instead of a table.")
     var json = false
@@ -71,7 +75,7 @@ struct BenchCommand: ParsableCommand {
         if !json { print(BenchTable.header) }
         for count in threadCounts {
             let context = GenerationContext(model: loaded, threads: count,
-                                            contextLimit: max(promptTokens, generatedTokens, 1))
+                                            contextLimit: max(promptTokens, generatedTokens, 1), kvPrecision: cacheType)
             do {
                 for result in try context.benchmark(options) {
                     results.append(result)
@@ -84,7 +88,7 @@ struct BenchCommand: ParsableCommand {
         if json {
             try printJSON(results)
         } else if let last = results.last {
-            print("\ncommit \(last.commit), \(last.cpu), \(last.kernels) kernels, peak resident memory "
+            print("\ncommit \(last.commit), \(last.cpu), \(last.kernels) kernels, \(cacheType) KV cache, peak resident memory "
                   + formatBytes(last.peakResidentBytes))
         }
     }

@@ -25,6 +25,7 @@ struct ChatCommand: AsyncParsableCommand {
         let loaded = try model.load()
         var configuration = ServingConfiguration()
         configuration.threads = flags.threads
+        configuration.kvPrecision = flags.cacheType
         configuration.maxBatch = 1
         configuration.contextLimit = flags.context
         let engine = try ServingEngine(model: loaded, configuration: configuration)

@@ -33,7 +33,8 @@ struct GenerateCommand: ParsableCommand {
         if noBOS { options.addBOS = false }
         options.parseSpecialTokens = special
         let loaded = try model.load()
-        let context = GenerationContext(model: loaded, threads: flags.threads, contextLimit: flags.context)
+        let context = GenerationContext(model: loaded, threads: flags.threads, contextLimit: flags.context,
+                                        kvPrecision: flags.cacheType)
         let ids = try context.encode(prompt, options: options)
         let result: GenerationResult
         do {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PhoenixEngine
+import PhoenixKernels
 
 struct PerplexityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,9 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "Threads (default: every available core).")
     var threads = 0
 
+    @Option(help: .cacheType)
+    var cacheType = KVPrecision.f16
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -40,7 +44,7 @@ struct PerplexityCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: file) else { throw CommandError("cannot read \(file)") }
         guard let text = String(data: data, encoding: .utf8) else { throw CommandError("\(file) is not UTF-8 text") }
         let loaded = try model.load()
-        let context = GenerationContext(model: loaded, threads: threads, contextLimit: max(ctx, 1))
+        let context = GenerationContext(model: loaded, threads: threads, contextLimit: max(ctx, 1), kvPrecision: cacheType)
         let start = Date()
         let result: PerplexityResult
         do {

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PhoenixEngine
 import PhoenixServer
+import PhoenixKernels
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Threads for the forward pass; 0 means every available core.")
     var threads = 0
+
+    @Option(help: .cacheType)
+    var cacheType = KVPrecision.f16
 
     @Flag(help: "Do not reuse the KV blocks of earlier prompts that share a prefix.")
     var noPrefixCache = false
@@ -106,6 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.contextLimit = context
         configuration.maxWaiting = maxWaiting
         configuration.prefixCaching = !noPrefixCache
+        configuration.kvPrecision = cacheType
         return configuration
     }
 
