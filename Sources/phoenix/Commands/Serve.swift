@@ -84,7 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandError("cannot start the engine: \(error)")
         }
         FileHandle.standardError.write(Data(("phoenix serve: KV pool of \(engine.blockCount) blocks of \(blockSize) positions "
-            + "(\(engine.kvCacheBytes >> 20) MiB), up to \(engine.contextLimit) positions per sequence, "
+            + "(\(engine.kvCacheBytes >> 20) MiB, \(cacheType)), up to \(engine.contextLimit) positions per sequence, "
             + "batches of up to \(maxBatch)\n").utf8))
         let chat = loaded.servedChatFormat
         FileHandle.standardError.write(Data("phoenix serve: chat format \(chat.format.rawValue) (\(chat.source))\n".utf8))
