@@ -2,10 +2,10 @@ import PhoenixKernels
 
 /// Keys and values of many sequences in one pool of fixed-size blocks (vLLM's PagedAttention layout).
 ///
-/// Per layer, keys are [blockCount, blockSize, kvHeadCount, headDim] values stored as `precision` says,
-/// values the same. Which block
-/// holds which positions of a sequence is the caller's business (a block table per sequence); this type
-/// only owns the memory. Blocks are not zeroed: a position is always written before it is read.
+/// Per layer, keys are [blockCount, blockSize, kvHeadCount, headDim], stored as `precision` says, and
+/// values the same. Which block holds which positions of a sequence is the caller's business (a block
+/// table per sequence); this type only owns the memory. Blocks are not zeroed: a position is always
+/// written before it is read.
 public final class PagedKVCache: @unchecked Sendable {
     public let blockCount: Int
     public let blockSize: Int

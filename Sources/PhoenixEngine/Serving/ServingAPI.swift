@@ -1,4 +1,5 @@
 import PhoenixKernels
+
 /// The contract between the serving engine and whatever puts requests into it (the HTTP server, tests).
 ///
 /// A request is token ids in, a stream of events out. Each of its `n` choices streams its own tokens and
