@@ -111,12 +111,12 @@ extension GenerationContext {
         }
         func generate(_ count: Int) throws {
             cache.truncate(to: 0)
-            var token = firstToken(&random)
+            var token = [firstToken(&random)]  // refilled in place: a step allocates nothing
             for _ in 0..<count {
-                try network.forward([token][...], cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: 1,
+                try network.forward(token[...], cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: 1,
                                     decoding: true)
                 network.logits(hidden.pointer, rows: 1, pool: pool, into: logits.pointer)
-                token = random.next(below: vocabulary)
+                token[0] = random.next(below: vocabulary)
             }
         }
 

@@ -89,6 +89,19 @@ extension Kernels {
         }
     }
 
+    /// `withInt16Activations` in `pool`'s reusable caller memory: a decode step's products quantize
+    /// their input in it without allocating (a row of 2,048 values takes 11 KB, which
+    /// `withUnsafeTemporaryAllocation` put on the heap).
+    @inlinable
+    public static func withInt16Activations<R>(_ x: UnsafePointer<Float>, tokens: Int, columns: Int, pool: ThreadPool,
+                                               _ body: (Int16Activations) -> R) -> R {
+        pool.withCallerMemory(bytes: Int16Activations.byteCount(tokens: tokens, columns: columns)) { memory in
+            let activations = Int16Activations(tokens: tokens, columns: columns, memory: memory)
+            activations.quantize(x)
+            return body(activations)
+        }
+    }
+
     /// One block of 32: q = round(x · 32767 / max|x|), to nearest even, and scale = max|x| / 32767,
     /// with the sum of the q. Eight lanes at a time on x86-64; blocks that are all zero or hold an
     /// infinity or NaN, and other CPUs, take the scalar definition (`Reference.quantizeInt16Block`),

@@ -31,7 +31,7 @@ extension Kernels {
         let columns = w.columns
         let decoding = hasInt16Dot(w.type) ? min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0)) : 0
         if decoding > 0 {
-            withInt16Activations(x, tokens: decoding, columns: columns) { activations in
+            withInt16Activations(x, tokens: decoding, columns: columns, pool: pool) { activations in
                 pool.forEachChunk(w.rows, chunk: decodeChunk(rows: w.rows, pool)) { _, rows in
                     prefetchStart(w, rows)
                     int16Dots(w, rows: rows, activations, into: out, outStride: stride)
@@ -49,6 +49,18 @@ extension Kernels {
     /// fork/join instead of one per matrix. Each output gets exactly the bits a separate `matmul` gives it.
     public static func matmul(_ weights: [WeightMatrix], _ x: UnsafePointer<Float>, tokens: Int,
                               into outs: [UnsafeMutablePointer<Float>], decodeTokens: Int? = nil, pool: ThreadPool) {
+        weights.withUnsafeBufferPointer { weights in
+            outs.withUnsafeBufferPointer { outs in
+                matmul(weights, x, tokens: tokens, into: outs, decodeTokens: decodeTokens, pool: pool)
+            }
+        }
+    }
+
+    /// `matmul` of several matrices, given in memory the caller owns (a decode step's layers pass
+    /// them from the stack, so that a token allocates nothing).
+    public static func matmul(_ weights: UnsafeBufferPointer<WeightMatrix>, _ x: UnsafePointer<Float>, tokens: Int,
+                              into outs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>, decodeTokens: Int? = nil,
+                              pool: ThreadPool) {
         precondition(weights.count == outs.count && weights.allSatisfy { $0.columns == weights[0].columns },
                      "matmul: one output per matrix, and every matrix as wide as the input")
         guard let columns = weights.first?.columns else { return }
@@ -58,7 +70,7 @@ extension Kernels {
         }
         let decoding = min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0))
         if decoding > 0 {
-            withInt16Activations(x, tokens: decoding, columns: columns) { activations in
+            withInt16Activations(x, tokens: decoding, columns: columns, pool: pool) { activations in
                 let rows = weights.reduce(0) { $0 + $1.rows }
                 pool.forEachChunk(rows, chunk: decodeChunk(rows: rows, pool)) { _, rows in
                     // Calls `body` with each matrix the chunk reaches into and its rows there (rows are
@@ -77,7 +89,7 @@ extension Kernels {
             }
         }
         if decoding < tokens {
-            promptProducts(weights, x + decoding * columns, tokens: tokens - decoding,
+            promptProducts(Array(weights), x + decoding * columns, tokens: tokens - decoding,
                            into: zip(weights, outs).map { $1 + decoding * $0.rows }, strides: weights.map(\.rows), pool: pool)
         }
     }

@@ -17,6 +17,10 @@ public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
     private let shared: SharedState
     private var threads: [pthread_t] = []
+    /// The caller's reusable memory (`withCallerMemory`): 64-byte aligned, grown when too small.
+    private var callerMemory: UnsafeMutableRawPointer?
+    private var callerMemoryBytes = 0
+    private var callerMemoryInUse = false
 
     /// `threadCount` threads in all, counting the caller; at least 1.
     public init(threadCount: Int) {
@@ -38,6 +42,26 @@ public final class ThreadPool: @unchecked Sendable {
     deinit {
         shared.stop()
         for thread in threads { pthread_join(thread, nil) }
+        callerMemory?.deallocate()
+    }
+
+    /// Runs `body` with `bytes` of memory (64-byte aligned, contents undefined) that the pool keeps for
+    /// the next call, so the work a pool's caller repeats every token (the decode products' quantized
+    /// activations) allocates nothing once the memory has grown to its largest. A nested call, which
+    /// would share the memory, gets its own temporary allocation instead. From the pool's caller only,
+    /// as `run`.
+    public func withCallerMemory<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) -> R) -> R {
+        guard !callerMemoryInUse else {
+            return withUnsafeTemporaryAllocation(byteCount: max(bytes, 1), alignment: 64) { body($0.baseAddress!) }
+        }
+        if bytes > callerMemoryBytes {
+            callerMemory?.deallocate()
+            callerMemoryBytes = max(bytes, 2 * callerMemoryBytes)
+            callerMemory = UnsafeMutableRawPointer.allocate(byteCount: callerMemoryBytes, alignment: 64)
+        }
+        callerMemoryInUse = true
+        defer { callerMemoryInUse = false }
+        return body(callerMemory!)
     }
 
     /// The number of cores this process may use (affinity and cgroup limits included).

@@ -57,10 +57,25 @@ struct Blocks {
         }
     }
 
-    /// linear of several matrices that read the same x, in one pass over the pool (see `Kernels.matmul`).
-    func linear(_ x: FloatBuffer, _ pairs: [(WeightMatrix, FloatBuffer)]) {
-        Kernels.matmul(pairs.map(\.0), x.pointer, tokens: tokens, into: pairs.map(\.1.pointer), decodeTokens: decodeTokens,
-                       pool: pool)
+    /// linear of two or three matrices that read the same x, in one pass over the pool (see
+    /// `Kernels.matmul`). The matrices and outputs go on the stack: arrays of them cost two heap
+    /// allocations a call, a hundred a decoded token.
+    func linear(_ x: FloatBuffer, _ a: (WeightMatrix, FloatBuffer), _ b: (WeightMatrix, FloatBuffer),
+                _ c: (WeightMatrix, FloatBuffer)? = nil) {
+        withUnsafeTemporaryAllocation(of: WeightMatrix.self, capacity: 3) { weights in
+            withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: 3) { outs in
+                func put(_ pair: (WeightMatrix, FloatBuffer), at i: Int) {
+                    (weights.baseAddress! + i).initialize(to: pair.0)
+                    (outs.baseAddress! + i).initialize(to: pair.1.pointer)
+                }
+                put(a, at: 0)
+                put(b, at: 1)
+                if let c { put(c, at: 2) }
+                let count = c == nil ? 2 : 3
+                Kernels.matmul(UnsafeBufferPointer(rebasing: weights[..<count]), x.pointer, tokens: tokens,
+                               into: UnsafeBufferPointer(rebasing: outs[..<count]), decodeTokens: decodeTokens, pool: pool)
+            }
+        }
     }
 
     /// Rotates every head of every token by its position.
@@ -177,7 +192,7 @@ struct Blocks {
     /// out = down(act(gate(h)) · up(h)).  h: [T, embeddingDim] → out: [T, embeddingDim]
     func gatedFFN(_ h: FloatBuffer, gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, _ activation: Activation,
                   scratch: Scratch, into out: FloatBuffer) {
-        linear(h, [(gate, scratch.gate), (up, scratch.up)])
+        linear(h, (gate, scratch.gate), (up, scratch.up))
         let count = tokens * gate.rows
         // A row per chunk at least: one decode token's 2048 values take less time than a fork/join.
         pool.parallelFor(count, grain: max(256, gate.rows)) { range in

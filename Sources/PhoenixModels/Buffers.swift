@@ -51,6 +51,10 @@ public final class Scratch: @unchecked Sendable {
     let scores = FloatBuffer(capacity: 0)   // [threads, 4, context] attention weights (four heads at a time)
     let partials = FloatBuffer(capacity: 0) // [2 · threads, pieces, partialStride] split attention's partial results
     let ropeTables = RopeTables()
+    /// Each token's position and sequence in a single-sequence pass (`KVView`), kept from pass to pass
+    /// so that a decoded token allocates nothing.
+    var tokenPositions: [Int] = []
+    var tokenSequences: [Int] = []
 
     public init() {}
 

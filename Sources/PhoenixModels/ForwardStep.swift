@@ -63,23 +63,37 @@ struct KVView {
     let tableStarts: [Int]
     /// One more than the largest position of the step: the most keys one query can see.
     let contextBound: Int
+    /// The context the activation buffers are sized for: a contiguous cache's capacity, so they are
+    /// sized once for a whole generation instead of growing (and reallocating) with every decoded
+    /// token; a paged step's own bound.
+    let scratchContext: Int
 
-    /// A single sequence in a contiguous cache, at positions start..<start+count.
-    init(_ cache: KVCache, start: Int, count: Int) {
+    /// A single sequence in a contiguous cache, at positions start..<start+count. The per-token arrays
+    /// are `scratch`'s, refilled in place.
+    init(_ cache: KVCache, start: Int, count: Int, scratch: Scratch) {
         keys = cache.keys
         values = cache.values
         precision = cache.precision
         blockSize = cache.capacity
         rowWidth = cache.rowWidth
-        positions = Array(start..<start + count)
-        sequenceOfToken = Array(repeating: 0, count: count)
-        tables = [0]
-        tableStarts = [0]
+        scratch.tokenPositions.removeAll(keepingCapacity: true)
+        scratch.tokenPositions.append(contentsOf: start..<start + count)
+        positions = scratch.tokenPositions
+        scratch.tokenSequences.removeAll(keepingCapacity: true)
+        scratch.tokenSequences.append(contentsOf: repeatElement(0, count: count))
+        sequenceOfToken = scratch.tokenSequences
+        tables = Self.oneBlock
+        tableStarts = Self.firstTable
         contextBound = start + count
+        scratchContext = max(cache.capacity, contextBound)
         tokens = []
         decodeCount = 0
         outputRows = []
     }
+
+    /// A contiguous cache's block table (one block, the whole cache) and where it starts.
+    private static let oneBlock: [Int32] = [0]
+    private static let firstTable: [Int] = [0]
 
     /// Tokens of a paged step in the order the layers see them: every decoded token first (the decode
     /// kernels take the leading rows), then the prompt tokens.
@@ -125,5 +139,6 @@ struct KVView {
         self.tables = tables
         tableStarts = starts
         contextBound = bound
+        scratchContext = bound
     }
 }

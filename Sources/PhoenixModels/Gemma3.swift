@@ -96,7 +96,7 @@ extension Gemma3 {
         let w = layers[index], c = config, shape = config.shape
         let local = c.isSlidingLayer[index]
         b.rmsNorm(s.x, w.attnNorm, eps: c.normEps, width: shape.embeddingDim, into: s.h)      // h: [T, embeddingDim]
-        b.linear(s.h, [(w.attnQ, s.q), (w.attnK, s.k), (w.attnV, s.v)])  // q: [T, heads, headDim]; k, v: [T, kvHeads, headDim]
+        b.linear(s.h, (w.attnQ, s.q), (w.attnK, s.k), (w.attnV, s.v))    // q: [T, heads, headDim]; k, v: [T, kvHeads, headDim]
         b.headNorm(s.q, w.attnQNorm, eps: c.normEps, heads: shape.headCount, headDim: shape.headDim)
         b.headNorm(s.k, w.attnKNorm, eps: c.normEps, heads: shape.kvHeadCount, headDim: shape.headDim)
         let rope = local ? c.localRope : c.globalRope

@@ -65,10 +65,10 @@ extension DecoderArchitecture {
             throw ModelError.contextOverflow(needed: start + count, capacity: cache.capacity)
         }
         precondition(outputRows <= count, "forward: more output rows than tokens")
-        let view = KVView(cache, start: start, count: count)
+        let view = KVView(cache, start: start, count: count, scratch: scratch)
         try run(tokens, view, decodeTokens: decoding ? count : 0, scratch: scratch, pool: pool)
         cache.count = start + count
-        normOutputs((count - outputRows..<count).map { $0 }, scratch: scratch, hidden: hidden)
+        normOutputs(count - outputRows..<count, scratch: scratch, hidden: hidden)
     }
 
     public func forward(_ step: ForwardStep, cache: PagedKVCache, scratch: Scratch, pool: ThreadPool,
@@ -95,7 +95,7 @@ extension DecoderArchitecture {
         for id in tokens where id < 0 || id >= shape.vocabularySize {
             throw ModelError.tokenOutOfRange(id, vocabularySize: shape.vocabularySize)
         }
-        scratch.reserve(tokens: tokens.count, shape, context: view.contextBound, threads: pool.threadCount)
+        scratch.reserve(tokens: tokens.count, shape, context: view.scratchContext, threads: pool.threadCount)
         scratch.ropeTables.reset()
         let blocks = Blocks(pool: pool, tokens: tokens.count, kv: view, decodeTokens: decodeTokens,
                             ropeTables: scratch.ropeTables)
@@ -106,7 +106,7 @@ extension DecoderArchitecture {
     }
 
     /// hidden[r] = outputNorm(x[rows[r]]).
-    private func normOutputs(_ rows: [Int], scratch: Scratch, hidden: FloatBuffer) {
+    private func normOutputs(_ rows: some Collection<Int>, scratch: Scratch, hidden: FloatBuffer) {
         let width = shape.embeddingDim
         hidden.reserve(rows.count * width)
         outputNorm.withUnsafeBufferPointer { w in
