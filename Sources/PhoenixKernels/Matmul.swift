@@ -32,10 +32,8 @@ extension Kernels {
         let decoding = hasInt16Dot(w.type) ? min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0)) : 0
         if decoding > 0 {
             withInt16Activations(x, tokens: decoding, columns: columns, pool: pool) { activations in
-                pool.forEachChunk(w.rows, chunk: decodeChunk(rows: w.rows, pool)) { _, rows in
-                    prefetchStart(w, rows)
-                    int16Dots(w, rows: rows, activations, into: out, outStride: stride)
-                }
+                pool.forEachChunk(w.rows, chunk: decodeChunk(rows: w.rows, pool),
+                                  MatrixDecode(w: w, activations: activations, out: out, stride: stride))
             }
         }
         if decoding < tokens {
@@ -72,20 +70,8 @@ extension Kernels {
         if decoding > 0 {
             withInt16Activations(x, tokens: decoding, columns: columns, pool: pool) { activations in
                 let rows = weights.reduce(0) { $0 + $1.rows }
-                pool.forEachChunk(rows, chunk: decodeChunk(rows: rows, pool)) { _, rows in
-                    // Calls `body` with each matrix the chunk reaches into and its rows there (rows are
-                    // numbered through the matrices in order).
-                    func forEachPart(_ body: (WeightMatrix, UnsafeMutablePointer<Float>, Range<Int>) -> Void) {
-                        var first = 0
-                        for (w, out) in zip(weights, outs) {
-                            let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, first + w.rows)
-                            if lower < upper { body(w, out, lower - first..<upper - first) }
-                            first += w.rows
-                        }
-                    }
-                    forEachPart { w, _, local in prefetchStart(w, local) }
-                    forEachPart { w, out, local in int16Dots(w, rows: local, activations, into: out, outStride: w.rows) }
-                }
+                pool.forEachChunk(rows, chunk: decodeChunk(rows: rows, pool),
+                                  GroupDecode(weights: weights, outs: outs, activations: activations))
             }
         }
         if decoding < tokens {
@@ -248,5 +234,41 @@ extension Kernels {
         var sum = a.sum()
         while c < columns { sum += w[c] * x[c]; c += 1 }
         return sum
+    }
+}
+
+/// One matrix's decode products over a chunk of its rows. A task value rather than a closure, so that
+/// handing it to the pool's threads allocates nothing (see `ThreadPool.run(_: Task)`).
+struct MatrixDecode: ChunkedTask {
+    let w: WeightMatrix
+    let activations: Kernels.Int16Activations
+    let out: UnsafeMutablePointer<Float>
+    let stride: Int
+
+    func run(thread: Int, range rows: Range<Int>) {
+        Kernels.prefetchStart(w, rows)
+        Kernels.int16Dots(w, rows: rows, activations, into: out, outStride: stride)
+    }
+}
+
+/// Several matrices' decode products over a chunk of their rows, numbered through the matrices in order.
+struct GroupDecode: ChunkedTask {
+    let weights: UnsafeBufferPointer<WeightMatrix>
+    let outs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>
+    let activations: Kernels.Int16Activations
+
+    func run(thread: Int, range rows: Range<Int>) {
+        forEachPart(rows) { w, _, local in Kernels.prefetchStart(w, local) }
+        forEachPart(rows) { w, out, local in Kernels.int16Dots(w, rows: local, activations, into: out, outStride: w.rows) }
+    }
+
+    /// Calls `body` with each matrix `rows` reaches into, its output, and its rows there.
+    private func forEachPart(_ rows: Range<Int>, _ body: (WeightMatrix, UnsafeMutablePointer<Float>, Range<Int>) -> Void) {
+        var first = 0
+        for (w, out) in zip(weights, outs) {
+            let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, first + w.rows)
+            if lower < upper { body(w, out, lower - first..<upper - first) }
+            first += w.rows
+        }
     }
 }

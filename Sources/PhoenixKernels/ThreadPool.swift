@@ -85,6 +85,30 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// `run` for work that repeats every token: a value instead of a closure. Handing a closure to the
+    /// other threads goes through `withoutActuallyEscaping`, which allocates a box each time (a decode
+    /// step made 91 allocations that way with two threads); a task is reached through a pointer to the
+    /// caller's stack, so this allocates nothing.
+    public func run<Task: ParallelTask>(_ task: Task) {
+        guard threadCount > 1 else { return task.run(thread: 0) }
+        withUnsafePointer(to: task) { pointer in
+            // One word, so the existential holds it in place rather than in a box.
+            var erased: any ParallelTask = TaskPointer(pointer: pointer)
+            withUnsafeMutablePointer(to: &erased) { shared.run(task: $0, workers: threadCount - 1) }
+        }
+    }
+
+    /// `forEachChunk` for a task value, allocation-free as `run(_: Task)`.
+    public func forEachChunk<Task: ChunkedTask>(_ count: Int, chunk: Int, _ task: Task) {
+        precondition(chunk > 0, "forEachChunk: chunk must be positive")
+        if threadCount == 1 || count <= chunk {
+            if count > 0 { task.run(thread: 0, range: 0..<count) }
+            return
+        }
+        shared.nextChunk.store(0, ordering: .relaxed)  // published to the workers by run's generation bump
+        run(Chunks(task: task, count: count, chunk: chunk, shared: shared))
+    }
+
     /// Runs `body(thread, range)` over `0..<count` in chunks of `chunk` (the last may be shorter), each
     /// thread taking the next chunk as soon as it finishes one. A thread that runs slower (another
     /// process on its core, a busier cache) then does less of the work instead of keeping the others
@@ -106,6 +130,38 @@ public final class ThreadPool: @unchecked Sendable {
     }
 }
 
+/// Work for every thread of a pool, as a value (see `ThreadPool.run(_: Task)`).
+public protocol ParallelTask {
+    func run(thread: Int)
+}
+
+/// Work over chunks of a range, as a value (see `ThreadPool.forEachChunk(_:chunk:_: Task)`).
+public protocol ChunkedTask {
+    func run(thread: Int, range: Range<Int>)
+}
+
+/// A task reached through a pointer: one word, whatever the task's size.
+private struct TaskPointer<Task: ParallelTask>: ParallelTask {
+    let pointer: UnsafePointer<Task>
+    func run(thread: Int) { pointer.pointee.run(thread: thread) }
+}
+
+/// Each thread takes the next chunk when it finishes one, as `forEachChunk` does.
+private struct Chunks<Task: ChunkedTask>: ParallelTask {
+    let task: Task
+    let count: Int
+    let chunk: Int
+    let shared: SharedState
+
+    func run(thread: Int) {
+        while true {
+            let start = shared.nextChunk.wrappingAdd(chunk, ordering: .relaxed).oldValue
+            if start >= count { return }
+            task.run(thread: thread, range: start..<min(count, start + chunk))
+        }
+    }
+}
+
 /// What the caller and the workers share. Workers keep it alive, not the pool, so the pool can stop
 /// and join them from its deinit.
 private final class SharedState: @unchecked Sendable {
@@ -119,6 +175,7 @@ private final class SharedState: @unchecked Sendable {
     let sleepers = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)
     var job: ((Int) -> Void)?  // written before `generation` is bumped, read after a worker sees the bump
+    var task: UnsafeMutablePointer<any ParallelTask>?  // the same, for `run(task:)`
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
@@ -139,14 +196,27 @@ private final class SharedState: @unchecked Sendable {
         unfinished.store(workers, ordering: .sequentiallyConsistent)
         bump()
         body(0)
-        // Spin briefly (the others usually finish within microseconds), then yield the core: with more
-        // threads than cores, a spinning waiter would keep the thread it waits for off the CPU.
+        waitForWorkers()
+        job = nil
+    }
+
+    func run(task: UnsafeMutablePointer<any ParallelTask>, workers: Int) {
+        self.task = task
+        unfinished.store(workers, ordering: .sequentiallyConsistent)
+        bump()
+        task.pointee.run(thread: 0)
+        waitForWorkers()
+        self.task = nil
+    }
+
+    /// Spins briefly (the others usually finish within microseconds), then yields the core: with more
+    /// threads than cores, a spinning waiter would keep the thread it waits for off the CPU.
+    private func waitForWorkers() {
         var spins = 0
         while unfinished.load(ordering: .acquiring) > 0 {
             spins += 1
             if spins > Self.spinLimit { sched_yield() }
         }
-        job = nil
     }
 
     func stop() {
@@ -187,7 +257,7 @@ private final class SharedState: @unchecked Sendable {
             }
             seen = current
             if stopping.load(ordering: .acquiring) { return }
-            job?(index)
+            if let task { task.pointee.run(thread: index) } else { job?(index) }
             unfinished.subtract(1, ordering: .releasing)
         }
     }

@@ -129,38 +129,13 @@ struct Blocks {
         let decodedTokens = decodeTokens ?? (tokens == 1 ? 1 : 0)  // the leading ones, as `Kernels.matmul` counts
         let stride = Kernels.partialStride(headDim: headDim), maxPieces = Scratch.attentionPieces(context: context)
         kv.tables.withUnsafeBufferPointer { tables in
-            /// Task `task`: its first head, the positions it attends to, where its keys and values are, and
-            /// whether its token is being decoded (its keys and values then come from memory, see
-            /// `Kernels.attendFourHeadsPiece`).
-            func geometry(_ task: Int) -> (offset: Int, positions: Range<Int>, keys: KVBlocks, values: KVBlocks, decoded: Bool) {
-                let (t, group) = task.quotientAndRemainder(dividingBy: heads / together)
-                let head = group * together, position = kv.positions[t]
-                let first = window.map { max(0, position - $0 + 1) } ?? 0
-                let headOffset = (head / groupSize) * headDim
-                let table = tables.baseAddress! + kv.tableStarts[kv.sequenceOfToken[t]]
-                return ((t * heads + head) * headDim, first..<position + 1,
-                        KVBlocks(base: kv.keys[layer] + headOffset * kv.precision.bytes, precision: kv.precision,
-                                 blockTable: table, blockSize: kv.blockSize, positionStride: kv.rowWidth),
-                        KVBlocks(base: kv.values[layer] + headOffset * kv.precision.bytes, precision: kv.precision,
-                                 blockTable: table, blockSize: kv.blockSize, positionStride: kv.rowWidth),
-                        t < decodedTokens)
-            }
+            let geometry = AttentionGeometry(kv: kv, tables: tables.baseAddress!, layer: layer, window: window, heads: heads,
+                                             together: together, groupSize: groupSize, headDim: headDim,
+                                             decodedTokens: decodedTokens)
             if together == 4 && tasks < 2 * threads {
-                pool.run { thread in
-                    let scores = scratch.scores.pointer + thread * 4 * context
-                    var item = 0  // the pieces of all tasks, numbered in order and dealt out in turn
-                    for task in 0..<tasks {
-                        let g = geometry(task)
-                        for piece in 0..<Kernels.attentionPieces(g.positions) {
-                            defer { item += 1 }
-                            guard item % threads == thread else { continue }
-                            Kernels.attendFourHeadsPiece(queries: q.pointer + g.offset, keys: g.keys, values: g.values,
-                                                         positions: Kernels.attentionPiece(g.positions, piece),
-                                                         headDim: headDim, scale: scale, scores: scores, prefetching: g.decoded,
-                                                         into: scratch.partials.pointer + (task * maxPieces + piece) * stride)
-                        }
-                    }
-                }
+                pool.run(SplitAttention(geometry: geometry, tasks: tasks, threads: threads, queries: q.pointer, scale: scale,
+                                        scores: scratch.scores.pointer, context: context, partials: scratch.partials.pointer,
+                                        maxPieces: maxPieces))
                 for task in 0..<tasks {
                     let g = geometry(task)
                     Kernels.mergeFourHeads(scratch.partials.pointer + task * maxPieces * stride,

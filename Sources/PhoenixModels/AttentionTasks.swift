@@ -1,0 +1,69 @@
+import PhoenixKernels
+
+/// Where one attention task of a forward pass reads and writes (`Blocks.attention`): a task is `together`
+/// query heads of one token that share a key/value head.
+struct AttentionGeometry {
+    let kv: KVView
+    let tables: UnsafePointer<Int32>
+    let layer: Int
+    /// Sliding-window layers: each query sees only its last `window` positions.
+    let window: Int?
+    let heads: Int
+    let together: Int
+    let groupSize: Int
+    let headDim: Int
+    /// The leading tokens being decoded (their keys and values come from memory, see
+    /// `Kernels.attendFourHeadsPiece`).
+    let decodedTokens: Int
+
+    /// Task `task`: its first head's offset in the queries and outputs, the positions it attends to, where
+    /// its keys and values are, and whether its token is being decoded.
+    func callAsFunction(_ task: Int) -> (offset: Int, positions: Range<Int>, keys: KVBlocks, values: KVBlocks, decoded: Bool) {
+        let (t, group) = task.quotientAndRemainder(dividingBy: heads / together)
+        let head = group * together, position = kv.positions[t]
+        let first = window.map { max(0, position - $0 + 1) } ?? 0
+        let headOffset = (head / groupSize) * headDim
+        let table = tables + kv.tableStarts[kv.sequenceOfToken[t]]
+        return ((t * heads + head) * headDim, first..<position + 1,
+                KVBlocks(base: kv.keys[layer] + headOffset * kv.precision.bytes, precision: kv.precision,
+                         blockTable: table, blockSize: kv.blockSize, positionStride: kv.rowWidth),
+                KVBlocks(base: kv.values[layer] + headOffset * kv.precision.bytes, precision: kv.precision,
+                         blockTable: table, blockSize: kv.blockSize, positionStride: kv.rowWidth),
+                t < decodedTokens)
+    }
+}
+
+/// Split-KV for a few tasks (a decode step): the pieces of all tasks, numbered in order, dealt out to the
+/// threads in turn; each writes its piece's partial result for `Kernels.mergeFourHeads`. A task value,
+/// so that handing it to the pool allocates nothing (see `ThreadPool.run(_: Task)`).
+struct SplitAttention: ParallelTask {
+    let geometry: AttentionGeometry
+    let tasks: Int
+    let threads: Int
+    let queries: UnsafePointer<Float>
+    let scale: Float
+    /// Per thread, 4 · `context` floats of scores.
+    let scores: UnsafeMutablePointer<Float>
+    let context: Int
+    /// Per task, `maxPieces` partial results.
+    let partials: UnsafeMutablePointer<Float>
+    let maxPieces: Int
+
+    func run(thread: Int) {
+        let headDim = geometry.headDim
+        let stride = Kernels.partialStride(headDim: headDim)
+        let scores = self.scores + thread * 4 * context
+        var item = 0
+        for task in 0..<tasks {
+            let g = geometry(task)
+            for piece in 0..<Kernels.attentionPieces(g.positions) {
+                defer { item += 1 }
+                guard item % threads == thread else { continue }
+                Kernels.attendFourHeadsPiece(queries: queries + g.offset, keys: g.keys, values: g.values,
+                                             positions: Kernels.attentionPiece(g.positions, piece),
+                                             headDim: headDim, scale: scale, scores: scores, prefetching: g.decoded,
+                                             into: partials + (task * maxPieces + piece) * stride)
+            }
+        }
+    }
+}
