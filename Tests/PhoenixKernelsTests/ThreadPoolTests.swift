@@ -62,4 +62,51 @@ import Testing
         }
         #expect(total.load(ordering: .relaxed) == 2_000 * (1 + 2 + 3))
     }
+
+    /// The task forms (`run(_: Task)`, `forEachChunk(_:chunk:_: Task)`) reach every thread and every
+    /// index as the closure forms do, also mixed with closure regions on the same pool.
+    @Test(arguments: [1, 2, 3])
+    func taskValuesRunLikeClosures(threads: Int) {
+        struct Count: ParallelTask {
+            let total: UnsafeMutablePointer<Atomic<Int>>
+            func run(thread: Int) { total.pointee.add(thread + 1, ordering: .relaxed) }
+        }
+        struct Visit: ChunkedTask {
+            let hits: UnsafeMutablePointer<Atomic<Int>>
+            let chunk: Int, threads: Int
+            let misplaced: UnsafeMutablePointer<Atomic<Int>>
+            func run(thread: Int, range: Range<Int>) {
+                let aligned = range.lowerBound % chunk == 0 && (threads == 1 || range.count <= chunk)
+                if !aligned || !(0..<threads).contains(thread) { misplaced.pointee.add(1, ordering: .relaxed) }
+                for i in range { hits[i].add(1, ordering: .relaxed) }
+            }
+        }
+        let pool = ThreadPool(threadCount: threads)
+        let total = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1)
+        total.initialize(to: Atomic(0))
+        defer { total.deinitialize(count: 1); total.deallocate() }
+        for round in 0..<1_000 {
+            if round % 2 == 0 {
+                pool.run(Count(total: total))
+            } else {
+                pool.run { thread in total.pointee.add(thread + 1, ordering: .relaxed) }
+            }
+        }
+        #expect(total.pointee.load(ordering: .relaxed) == 1_000 * threads * (threads + 1) / 2)
+
+        let misplaced = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1)
+        misplaced.initialize(to: Atomic(0))
+        defer { misplaced.deinitialize(count: 1); misplaced.deallocate() }
+        for count in [0, 1, 5, 17, 1000] {
+            for chunk in [1, 4, 16] {
+                let hits = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: max(count, 1))
+                for i in 0..<count { (hits + i).initialize(to: Atomic(0)) }
+                pool.forEachChunk(count, chunk: chunk, Visit(hits: hits, chunk: chunk, threads: threads, misplaced: misplaced))
+                #expect((0..<count).allSatisfy { hits[$0].load(ordering: .relaxed) == 1 }, "count \(count) chunk \(chunk)")
+                hits.deinitialize(count: count)
+                hits.deallocate()
+            }
+        }
+        #expect(misplaced.pointee.load(ordering: .relaxed) == 0)
+    }
 }
