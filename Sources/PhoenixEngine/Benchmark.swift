@@ -31,6 +31,9 @@ public struct BenchmarkResult: Sendable, Codable, Equatable {
     public var peakResidentBytes: Int
     /// Weight bytes one decode step reads: every matrix once, the output matrix included.
     public var weightBytesPerToken: Int
+    /// How the KV cache stored keys and values ("f16" or "f32"), under llama-bench's names.
+    public var typeK: String
+    public var typeV: String
 
     /// `weightBytesPerToken` × tokens/s: for a decode test, the weight-reading rate the speed implies.
     public var weightBytesPerSecond: Double { Double(weightBytesPerToken) * tokensPerSecond }
@@ -140,7 +143,8 @@ extension GenerationContext {
                                    stddev: variance.squareRoot(), samplesTokensPerSecond: samples, model: modelName,
                                    commit: commit, cpu: cpu, kernels: BenchmarkEnvironment.kernels(),
                                    peakResidentBytes: BenchmarkEnvironment.peakResidentBytes(),
-                                   weightBytesPerToken: weightBytes)
+                                   weightBytesPerToken: weightBytes, typeK: kvPrecision.rawValue,
+                                   typeV: kvPrecision.rawValue)
         }
 
         var results: [BenchmarkResult] = []

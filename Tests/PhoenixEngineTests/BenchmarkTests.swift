@@ -32,6 +32,7 @@ struct BenchmarkTests {
             #expect(result.peakResidentBytes > 0)
             // Every weight is read once per decode step, so a step reads most of the file.
             #expect(result.weightBytesPerToken > 0 && result.weightBytesPerToken <= context.model.file.fileSize)
+            #expect(result.typeK == "f16" && result.typeV == "f16")  // the default cache, as llama-bench's
         }
 
         // The keys scripts read from `phoenix bench --json`.
@@ -39,7 +40,7 @@ struct BenchmarkTests {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let object = try #require(JSONSerialization.jsonObject(with: encoder.encode(results[0])) as? [String: Any])
         for key in ["test", "threads", "tokens_per_second", "stddev", "model", "commit", "cpu", "kernels",
-                    "peak_resident_bytes"] {
+                    "peak_resident_bytes", "type_k", "type_v"] {
             #expect(object[key] != nil, "missing \(key)")
         }
     }
