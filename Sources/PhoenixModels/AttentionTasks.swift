@@ -67,3 +67,35 @@ struct SplitAttention: ParallelTask {
         }
     }
 }
+
+/// Each task's attention whole, the threads taking the next task as they finish one (a prompt's tokens,
+/// or the heads of decoded tokens that do not share key/value heads by fours).
+struct WholeAttention: ChunkedTask {
+    let geometry: AttentionGeometry
+    let queries: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+    let scale: Float
+    /// Per thread, 4 · `context` floats of scores.
+    let scores: UnsafeMutablePointer<Float>
+    let context: Int
+    /// Per thread, `maxPieces` partial results.
+    let partials: UnsafeMutablePointer<Float>
+    let maxPieces: Int
+
+    func run(thread: Int, range: Range<Int>) {
+        let headDim = geometry.headDim
+        let scores = self.scores + thread * 4 * context
+        let partials = self.partials + thread * maxPieces * Kernels.partialStride(headDim: headDim)
+        for task in range {
+            let g = geometry(task)
+            if geometry.together == 4 {
+                Kernels.attendFourHeads(queries: queries + g.offset, keys: g.keys, values: g.values,
+                                        positions: g.positions, headDim: headDim, scale: scale, scores: scores,
+                                        partials: partials, prefetching: g.decoded, into: out + g.offset)
+            } else {
+                Kernels.attend(query: queries + g.offset, keys: g.keys, values: g.values, positions: g.positions,
+                               headDim: headDim, scale: scale, scores: scores, into: out + g.offset)
+            }
+        }
+    }
+}

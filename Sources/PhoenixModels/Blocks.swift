@@ -144,21 +144,10 @@ struct Blocks {
                 }
                 return
             }
-            pool.forEachChunk(tasks, chunk: 1) { thread, range in
-                let scores = scratch.scores.pointer + thread * 4 * context
-                let partials = scratch.partials.pointer + thread * maxPieces * stride
-                for task in range {
-                    let g = geometry(task)
-                    if together == 4 {
-                        Kernels.attendFourHeads(queries: q.pointer + g.offset, keys: g.keys, values: g.values,
-                                                positions: g.positions, headDim: headDim, scale: scale, scores: scores,
-                                                partials: partials, prefetching: g.decoded, into: out.pointer + g.offset)
-                    } else {
-                        Kernels.attend(query: q.pointer + g.offset, keys: g.keys, values: g.values, positions: g.positions,
-                                       headDim: headDim, scale: scale, scores: scores, into: out.pointer + g.offset)
-                    }
-                }
-            }
+            pool.forEachChunk(tasks, chunk: 1,
+                              WholeAttention(geometry: geometry, queries: q.pointer, out: out.pointer, scale: scale,
+                                             scores: scratch.scores.pointer, context: context,
+                                             partials: scratch.partials.pointer, maxPieces: maxPieces))
         }
     }
 
