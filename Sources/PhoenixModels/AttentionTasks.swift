@@ -1,8 +1,9 @@
 import PhoenixKernels
 
-/// Where one attention task of a forward pass reads and writes (`Blocks.attention`): a task is `together`
-/// query heads of one token that share a key/value head.
-struct AttentionGeometry {
+/// One layer's attention in a forward pass (`Blocks.attention`): where each task reads and writes, and
+/// the scratch the threads share. A task is `together` query heads of one token that share a key/value
+/// head.
+struct AttentionPass {
     let kv: KVView
     let tables: UnsafePointer<Int32>
     let layer: Int
@@ -15,6 +16,14 @@ struct AttentionGeometry {
     /// The leading tokens being decoded (their keys and values come from memory, see
     /// `Kernels.attendFourHeadsPiece`).
     let decodedTokens: Int
+    let queries: UnsafePointer<Float>
+    let scale: Float
+    /// Per thread, 4 · `context` floats of scores.
+    let scores: UnsafeMutablePointer<Float>
+    let context: Int
+    /// Room for `maxPieces` partial results per task (split) or per thread (whole tasks).
+    let partials: UnsafeMutablePointer<Float>
+    let maxPieces: Int
 
     /// Task `task`: its first head's offset in the queries and outputs, the positions it attends to, where
     /// its keys and values are, and whether its token is being decoded.
@@ -37,32 +46,23 @@ struct AttentionGeometry {
 /// threads in turn; each writes its piece's partial result for `Kernels.mergeFourHeads`. A task value,
 /// so that handing it to the pool allocates nothing (see `ThreadPool.run(_: Task)`).
 struct SplitAttention: ParallelTask {
-    let geometry: AttentionGeometry
+    let pass: AttentionPass
     let tasks: Int
     let threads: Int
-    let queries: UnsafePointer<Float>
-    let scale: Float
-    /// Per thread, 4 · `context` floats of scores.
-    let scores: UnsafeMutablePointer<Float>
-    let context: Int
-    /// Per task, `maxPieces` partial results.
-    let partials: UnsafeMutablePointer<Float>
-    let maxPieces: Int
 
     func run(thread: Int) {
-        let headDim = geometry.headDim
-        let stride = Kernels.partialStride(headDim: headDim)
-        let scores = self.scores + thread * 4 * context
+        let p = pass, stride = Kernels.partialStride(headDim: p.headDim)
+        let scores = p.scores + thread * 4 * p.context
         var item = 0
         for task in 0..<tasks {
-            let g = geometry(task)
+            let g = p(task)
             for piece in 0..<Kernels.attentionPieces(g.positions) {
                 defer { item += 1 }
                 guard item % threads == thread else { continue }
-                Kernels.attendFourHeadsPiece(queries: queries + g.offset, keys: g.keys, values: g.values,
+                Kernels.attendFourHeadsPiece(queries: p.queries + g.offset, keys: g.keys, values: g.values,
                                              positions: Kernels.attentionPiece(g.positions, piece),
-                                             headDim: headDim, scale: scale, scores: scores, prefetching: g.decoded,
-                                             into: partials + (task * maxPieces + piece) * stride)
+                                             headDim: p.headDim, scale: p.scale, scores: scores, prefetching: g.decoded,
+                                             into: p.partials + (task * p.maxPieces + piece) * stride)
             }
         }
     }
@@ -71,30 +71,22 @@ struct SplitAttention: ParallelTask {
 /// Each task's attention whole, the threads taking the next task as they finish one (a prompt's tokens,
 /// or the heads of decoded tokens that do not share key/value heads by fours).
 struct WholeAttention: ChunkedTask {
-    let geometry: AttentionGeometry
-    let queries: UnsafePointer<Float>
+    let pass: AttentionPass
     let out: UnsafeMutablePointer<Float>
-    let scale: Float
-    /// Per thread, 4 · `context` floats of scores.
-    let scores: UnsafeMutablePointer<Float>
-    let context: Int
-    /// Per thread, `maxPieces` partial results.
-    let partials: UnsafeMutablePointer<Float>
-    let maxPieces: Int
 
     func run(thread: Int, range: Range<Int>) {
-        let headDim = geometry.headDim
-        let scores = self.scores + thread * 4 * context
-        let partials = self.partials + thread * maxPieces * Kernels.partialStride(headDim: headDim)
+        let p = pass
+        let scores = p.scores + thread * 4 * p.context
+        let partials = p.partials + thread * p.maxPieces * Kernels.partialStride(headDim: p.headDim)
         for task in range {
-            let g = geometry(task)
-            if geometry.together == 4 {
-                Kernels.attendFourHeads(queries: queries + g.offset, keys: g.keys, values: g.values,
-                                        positions: g.positions, headDim: headDim, scale: scale, scores: scores,
+            let g = p(task)
+            if p.together == 4 {
+                Kernels.attendFourHeads(queries: p.queries + g.offset, keys: g.keys, values: g.values,
+                                        positions: g.positions, headDim: p.headDim, scale: p.scale, scores: scores,
                                         partials: partials, prefetching: g.decoded, into: out + g.offset)
             } else {
-                Kernels.attend(query: queries + g.offset, keys: g.keys, values: g.values, positions: g.positions,
-                               headDim: headDim, scale: scale, scores: scores, into: out + g.offset)
+                Kernels.attend(query: p.queries + g.offset, keys: g.keys, values: g.values, positions: g.positions,
+                               headDim: p.headDim, scale: p.scale, scores: scores, into: out + g.offset)
             }
         }
     }

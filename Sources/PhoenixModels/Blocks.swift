@@ -129,25 +129,22 @@ struct Blocks {
         let decodedTokens = decodeTokens ?? (tokens == 1 ? 1 : 0)  // the leading ones, as `Kernels.matmul` counts
         let stride = Kernels.partialStride(headDim: headDim), maxPieces = Scratch.attentionPieces(context: context)
         kv.tables.withUnsafeBufferPointer { tables in
-            let geometry = AttentionGeometry(kv: kv, tables: tables.baseAddress!, layer: layer, window: window, heads: heads,
-                                             together: together, groupSize: groupSize, headDim: headDim,
-                                             decodedTokens: decodedTokens)
+            let pass = AttentionPass(kv: kv, tables: tables.baseAddress!, layer: layer, window: window, heads: heads,
+                                     together: together, groupSize: groupSize, headDim: headDim,
+                                     decodedTokens: decodedTokens, queries: q.pointer, scale: scale,
+                                     scores: scratch.scores.pointer, context: context, partials: scratch.partials.pointer,
+                                     maxPieces: maxPieces)
             if together == 4 && tasks < 2 * threads {
-                pool.run(SplitAttention(geometry: geometry, tasks: tasks, threads: threads, queries: q.pointer, scale: scale,
-                                        scores: scratch.scores.pointer, context: context, partials: scratch.partials.pointer,
-                                        maxPieces: maxPieces))
+                pool.run(SplitAttention(pass: pass, tasks: tasks, threads: threads))
                 for task in 0..<tasks {
-                    let g = geometry(task)
+                    let g = pass(task)
                     Kernels.mergeFourHeads(scratch.partials.pointer + task * maxPieces * stride,
                                            pieces: Kernels.attentionPieces(g.positions), headDim: headDim,
                                            into: out.pointer + g.offset)
                 }
                 return
             }
-            pool.forEachChunk(tasks, chunk: 1,
-                              WholeAttention(geometry: geometry, queries: q.pointer, out: out.pointer, scale: scale,
-                                             scores: scratch.scores.pointer, context: context,
-                                             partials: scratch.partials.pointer, maxPieces: maxPieces))
+            pool.forEachChunk(tasks, chunk: 1, WholeAttention(pass: pass, out: out.pointer))
         }
     }
 
