@@ -72,22 +72,16 @@ public struct KVBlocks {
 protocol KVRow {
     /// Values c..<c+8 of `row`, as floats.
     static func load(_ row: UnsafeRawPointer, _ c: Int) -> SIMD8<Float>
-    /// Σ query[i] · row[i].
-    static func dot(_ query: UnsafePointer<Float>, _ row: UnsafeRawPointer, count: Int) -> Float
-    /// out[i] += s · row[i].
-    static func addScaled(_ row: UnsafeRawPointer, scale s: Float, into out: UnsafeMutablePointer<Float>, count: Int)
+    /// Value i of `row`, as a float.
+    static func value(_ row: UnsafeRawPointer, _ i: Int) -> Float
 }
 
 enum HalfRow: KVRow {
     @inline(__always) static func load(_ row: UnsafeRawPointer, _ c: Int) -> SIMD8<Float> {
         Kernels.loadHalves(row.assumingMemoryBound(to: Float16.self) + c)
     }
-    @inline(__always) static func dot(_ query: UnsafePointer<Float>, _ row: UnsafeRawPointer, count: Int) -> Float {
-        Kernels.dot(query, halves: row.assumingMemoryBound(to: Float16.self), count: count)
-    }
-    @inline(__always) static func addScaled(_ row: UnsafeRawPointer, scale s: Float, into out: UnsafeMutablePointer<Float>,
-                                            count: Int) {
-        Kernels.addScaled(halves: row.assumingMemoryBound(to: Float16.self), scale: s, into: out, count: count)
+    @inline(__always) static func value(_ row: UnsafeRawPointer, _ i: Int) -> Float {
+        Float(row.loadUnaligned(fromByteOffset: 2 * i, as: Float16.self))
     }
 }
 
@@ -95,12 +89,8 @@ enum FloatRow: KVRow {
     @inline(__always) static func load(_ row: UnsafeRawPointer, _ c: Int) -> SIMD8<Float> {
         row.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Float>.self)
     }
-    @inline(__always) static func dot(_ query: UnsafePointer<Float>, _ row: UnsafeRawPointer, count: Int) -> Float {
-        Kernels.dot(query, row.assumingMemoryBound(to: Float.self), count: count)
-    }
-    @inline(__always) static func addScaled(_ row: UnsafeRawPointer, scale s: Float, into out: UnsafeMutablePointer<Float>,
-                                            count: Int) {
-        Kernels.addScaled(row.assumingMemoryBound(to: Float.self), scale: s, into: out, count: count)
+    @inline(__always) static func value(_ row: UnsafeRawPointer, _ i: Int) -> Float {
+        row.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
     }
 }
 

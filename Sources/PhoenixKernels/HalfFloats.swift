@@ -22,42 +22,4 @@ extension Kernels {
     public static func storeHalves(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float16>, count: Int) {
         for i in 0..<count { y[i] = Float16(x[i]) }
     }
-
-    /// Σ a[i]·b[i] over floats and halves, four accumulators as `dot`.
-    @inlinable
-    public static func dot(_ a: UnsafePointer<Float>, halves b: UnsafePointer<Float16>, count: Int) -> Float {
-        let pa = UnsafeRawPointer(a)
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
-        var i = 0
-        while i + 32 <= count {
-            acc0.addProduct(pa.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), loadHalves(b + i))
-            acc1.addProduct(pa.loadUnaligned(fromByteOffset: 4 * (i + 8), as: SIMD8<Float>.self), loadHalves(b + i + 8))
-            acc2.addProduct(pa.loadUnaligned(fromByteOffset: 4 * (i + 16), as: SIMD8<Float>.self), loadHalves(b + i + 16))
-            acc3.addProduct(pa.loadUnaligned(fromByteOffset: 4 * (i + 24), as: SIMD8<Float>.self), loadHalves(b + i + 24))
-            i += 32
-        }
-        while i + 8 <= count {
-            acc0.addProduct(pa.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self), loadHalves(b + i))
-            i += 8
-        }
-        var sum = ((acc0 + acc1) + (acc2 + acc3)).sum()
-        while i < count { sum += a[i] * Float(b[i]); i += 1 }  // tail: fewer than 8 left
-        return sum
-    }
-
-    /// y[i] += s · x[i], x in halves.
-    @inlinable
-    public static func addScaled(halves x: UnsafePointer<Float16>, scale s: Float, into y: UnsafeMutablePointer<Float>,
-                                 count: Int) {
-        let py = UnsafeMutableRawPointer(y)
-        let vs = SIMD8<Float>(repeating: s)
-        var i = 0
-        while i + 8 <= count {
-            var v = py.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            v.addProduct(loadHalves(x + i), vs)
-            py.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count { y[i] += s * Float(x[i]); i += 1 }
-    }
 }

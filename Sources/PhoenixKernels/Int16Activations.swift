@@ -77,21 +77,9 @@ extension Kernels {
         }
     }
 
-    /// Runs `body` with `x`'s first `tokens` rows quantized, in temporary memory (on the stack when small).
-    @inlinable
-    public static func withInt16Activations<R>(_ x: UnsafePointer<Float>, tokens: Int, columns: Int,
-                                               _ body: (Int16Activations) -> R) -> R {
-        withUnsafeTemporaryAllocation(byteCount: Int16Activations.byteCount(tokens: tokens, columns: columns),
-                                      alignment: 64) { memory in
-            let activations = Int16Activations(tokens: tokens, columns: columns, memory: memory.baseAddress!)
-            activations.quantize(x)
-            return body(activations)
-        }
-    }
-
-    /// `withInt16Activations` in `pool`'s reusable caller memory: a decode step's products quantize
-    /// their input in it without allocating (a row of 2,048 values takes 11 KB, which
-    /// `withUnsafeTemporaryAllocation` put on the heap).
+    /// Runs `body` with `x`'s first `tokens` rows quantized, in `pool`'s reusable caller memory: a decode
+    /// step's products quantize their input there without allocating (a row of 2,048 values takes 11 KB,
+    /// which `withUnsafeTemporaryAllocation` put on the heap).
     @inlinable
     public static func withInt16Activations<R>(_ x: UnsafePointer<Float>, tokens: Int, columns: Int, pool: ThreadPool,
                                                _ body: (Int16Activations) -> R) -> R {

@@ -22,12 +22,10 @@ public final class FloatBuffer: @unchecked Sendable {
         pointer = Self.allocate(count)
     }
 
-    /// Room for `count` floats, 64-byte aligned: zeros, or (`zeroed: false`) untouched, so the pages are
-    /// not resident until written (a KV pool is mostly empty).
-    static func allocate(_ count: Int, zeroed: Bool = true) -> UnsafeMutablePointer<Float> {
-        let memory = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64)
-        guard zeroed else { return memory.bindMemory(to: Float.self, capacity: count) }
-        return memory.initializeMemory(as: Float.self, repeating: 0, count: count)
+    /// Room for `count` floats, 64-byte aligned, zeroed.
+    static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64)
+            .initializeMemory(as: Float.self, repeating: 0, count: count)
     }
 
     public subscript(i: Int) -> Float {

@@ -38,7 +38,8 @@ public final class KVCache: @unchecked Sendable {
     public var byteCount: Int { 2 * layerCount * capacity * rowWidth * precision.bytes }
 }
 
-/// `bytes` of key or value store, 64-byte aligned and untouched (see `FloatBuffer.allocate`).
+/// `bytes` of key or value store, 64-byte aligned and left untouched, so that its pages become resident
+/// only as positions are written (a KV pool is mostly empty).
 func allocateStore(_ bytes: Int) -> UnsafeMutableRawPointer {
     UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
 }

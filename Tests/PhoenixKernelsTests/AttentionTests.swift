@@ -1,5 +1,5 @@
 import Foundation
-import PhoenixKernels
+@testable import PhoenixKernels
 import PhoenixTestSupport
 import Testing
 
@@ -202,10 +202,12 @@ import Testing
         var rng = SplitMix64(seed: UInt64(count))
         let a = rng.floats(count, in: -2...2), b = halves(rng.floats(count, in: -2...2))
         let expectedDot = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-        #expect(abs(Double(Kernels.dot(a, halves: b, count: count)) - expectedDot) <= 1e-5 * Double(count))
+        b.withUnsafeBytes { row in
+            #expect(abs(Double(HalfRow.dot(a, row.baseAddress!, count: count)) - expectedDot) <= 1e-5 * Double(count))
+        }
         var y = rng.floats(count)
         let start = y
-        Kernels.addScaled(halves: b, scale: 0.75, into: &y, count: count)
+        b.withUnsafeBytes { row in HalfRow.addScaled(row.baseAddress!, scale: 0.75, into: &y, count: count) }
         for i in 0..<count {
             let expected = Double(start[i]) + 0.75 * Double(b[i])
             #expect(abs(Double(y[i]) - expected) <= 1e-6 * max(1, abs(expected)), "element \(i)")
