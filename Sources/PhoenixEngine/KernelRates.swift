@@ -1,6 +1,7 @@
 import Dispatch
 import PhoenixGGUF
 import PhoenixKernels
+import PhoenixModels
 import PhoenixQuant
 
 /// How fast one weight format's decode product runs when memory is not what limits it: the one-token
@@ -59,8 +60,9 @@ public enum KernelRates {
             let rowBytes = largest.byteCount / largest.rowCount
             let rows = max(1, min(largest.rowCount, cachedBytes / rowBytes))
             let bytes = UnsafeRawBufferPointer(rebasing: model.file.data(for: largest)[0..<rows * rowBytes])
-            let matrix = WeightMatrix(type: type, rows: rows, columns: largest.rowLength, bytes: bytes)
-            let samples = time(matrix, pool: pool, repetitions: repetitions)
+            let samples = withMatrix(bytes, of: largest, in: model.file, rows: rows) { matrix in
+                time(matrix, pool: pool, repetitions: repetitions)
+            }
             results.append(KernelRateResult(format: type.description, threads: pool.threadCount, matrices: tensors.count,
                                             bytesPerToken: bytesPerToken[type]!, matrix: largest.name,
                                             matrixBytes: bytes.count, gigabytesPerSecond: median(samples),
@@ -84,6 +86,21 @@ public enum KernelRates {
     static func decodeMatrices(_ file: GGUFFile) -> [GGUFTensorInfo] {
         let tied = file.tensor(named: "output.weight") == nil
         return file.tensors.filter { $0.dimensions.count >= 2 && (tied || $0.name != "token_embd.weight") }
+    }
+
+    /// The first `rows` rows of `tensor` (`bytes`) as a matrix in the layout the model multiplies with:
+    /// rearranged into memory of its own where the model holds it so (`RepackedWeights`).
+    static func withMatrix<R>(_ bytes: UnsafeRawBufferPointer, of tensor: GGUFTensorInfo, in file: GGUFFile, rows: Int,
+                              _ body: (WeightMatrix) -> R) -> R {
+        let layout = RepackedWeights.layout(of: tensor, in: file)
+        guard layout == .q5_0RowPairs else {
+            return body(WeightMatrix(type: tensor.type, rows: rows, columns: tensor.rowLength, bytes: bytes))
+        }
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
+        defer { copy.deallocate() }
+        Kernels.Q5_0RowPairs.repack(bytes.baseAddress!, rows: rows, rowBytes: bytes.count / rows, into: copy.baseAddress!)
+        return body(WeightMatrix(type: tensor.type, rows: rows, columns: tensor.rowLength, bytes: UnsafeRawBufferPointer(copy),
+                                 layout: layout))
     }
 
     /// Rates in GB/s of `repetitions` timed runs, each of enough products to read 256 MiB.

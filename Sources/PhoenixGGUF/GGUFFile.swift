@@ -119,6 +119,14 @@ public final class GGUFFile: Sendable {
         return UnsafeRawBufferPointer(rebasing: storage.bytes[start..<start + tensor.byteCount])
     }
 
+    /// Tells the system that `tensor`'s bytes will not be read again soon. From a mapped file, the
+    /// whole pages among them leave this process's memory (its resident size), and come back from the
+    /// file if read after all; a file built in memory keeps them. Returns the bytes that left.
+    @discardableResult
+    public func releasePages(of tensor: GGUFTensorInfo) -> Int {
+        storage.releasePages(data(for: tensor))
+    }
+
     /// All the file's bytes (header included), valid as long as this file is alive.
     public var bytes: UnsafeRawBufferPointer { storage.bytes }
 }

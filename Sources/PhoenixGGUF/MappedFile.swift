@@ -8,11 +8,25 @@ import Darwin
 /// Immutable after creation, so it may be shared across threads.
 final class ByteStorage: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer
+    /// Whether `bytes` is a mapping of a file, whose pages can be dropped and read again.
+    private let mapped: Bool
     private let release: @Sendable (UnsafeRawBufferPointer) -> Void
 
-    private init(bytes: UnsafeRawBufferPointer, release: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) {
+    private init(bytes: UnsafeRawBufferPointer, mapped: Bool, release: @escaping @Sendable (UnsafeRawBufferPointer) -> Void) {
         self.bytes = bytes
+        self.mapped = mapped
         self.release = release
+    }
+
+    /// Drops the whole pages within `range` (a part of `bytes`) from memory, if mapped from a file: a
+    /// private read-only mapping reads them from the file again if touched. Returns the bytes dropped.
+    func releasePages(_ range: UnsafeRawBufferPointer) -> Int {
+        guard mapped, let start = range.baseAddress else { return 0 }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + range.count) / page * page
+        guard end > first, let address = UnsafeMutableRawPointer(bitPattern: first) else { return 0 }
+        return madvise(address, end - first, MADV_DONTNEED) == 0 ? end - first : 0
     }
 
     deinit { release(bytes) }
@@ -44,7 +58,7 @@ final class ByteStorage: @unchecked Sendable {
         // `Scripts/install-model.sh` drops the model it writes from the cache.
         _ = madvise(address, size, MADV_HUGEPAGE)
         #endif
-        return ByteStorage(bytes: UnsafeRawBufferPointer(start: address, count: size)) { bytes in
+        return ByteStorage(bytes: UnsafeRawBufferPointer(start: address, count: size), mapped: true) { bytes in
             _ = munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
         }
     }
@@ -53,7 +67,7 @@ final class ByteStorage: @unchecked Sendable {
     static func copy(_ source: [UInt8]) -> ByteStorage {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
         source.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        return ByteStorage(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<source.count])) { bytes in
+        return ByteStorage(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<source.count]), mapped: false) { bytes in
             UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate()
         }
     }

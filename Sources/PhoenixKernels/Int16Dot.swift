@@ -61,6 +61,7 @@ extension Kernels {
     public static func int16Dots(_ w: WeightMatrix, rows: Range<Int>, _ a: Int16Activations,
                                  into out: UnsafeMutablePointer<Float>, outStride: Int) {
         #if arch(x86_64)
+        if w.layout == .q5_0RowPairs { return q5_0RowPairDots(w, rows: rows, a, into: out, outStride: outStride) }
         switch w.type {
         case .q8_0: int16Dots(Int16Q8_0.self, wide: WideKernels.q8_0, w, rows, a, out, outStride)
         case .q5_0: int16Dots(Int16Q5_0.self, wide: WideKernels.q5_0, w, rows, a, out, outStride)

@@ -186,20 +186,17 @@ extension Kernels {
                 .bindMemory(to: Float.self, capacity: rows * Int16TokenGroups.width)
         }
 
-        /// Unpacks rows `rows` of `w` into panel rows 0..<rows.count.
+        /// Unpacks rows `rows` of `w` into panel rows `first`..<first + rows.count.
         @inline(__always)
-        func fill<F: Int16Format>(_ format: F.Type, _ w: WeightMatrix, rows: Range<Int>) {
+        func fill<F: Int16Format>(_ format: F.Type, _ w: WeightMatrix, rows: Range<Int>, at first: Int = 0) {
             let units = w.columns / 32, blocks = units / F.unitsPerBlock
-            for (i, r) in rows.enumerated() {
-                let row = w.base + r * w.rowBytes
+            for (k, r) in rows.enumerated() {
+                let i = first + k, row = w.base + r * w.rowBytes
                 for b in 0..<blocks {
                     let block = row + b * F.blockBytes, header = F.header(block)
                     Kernels.forEachUnit(format, block) { k, evenOdd in
-                        let unit = evenOdd.inPositionOrder()
                         let u = b * F.unitsPerBlock + k
-                        let codes = UnsafeMutableRawPointer(self.codes + i * w.columns + 32 * u)
-                        _mm256_storeu_si256(codes.assumingMemoryBound(to: __m256i.self), unit.low)
-                        _mm256_storeu_si256((codes + 32).assumingMemoryBound(to: __m256i.self), unit.high)
+                        store(evenOdd, row: i, unit: u, columns: w.columns)
                         let (low, high) = F.scales(header, k)
                         scales[2 * (i * units + u)] = low
                         scales[2 * (i * units + u) + 1] = high
@@ -212,6 +209,15 @@ extension Kernels {
                 }
             }
         }
+
+        /// Panel row `i`'s unit `u`: the codes in position order.
+        @inline(__always)
+        func store(_ evenOdd: Int16Unit, row i: Int, unit u: Int, columns: Int) {
+            let unit = evenOdd.inPositionOrder()
+            let codes = UnsafeMutableRawPointer(self.codes + i * columns + 32 * u)
+            _mm256_storeu_si256(codes.assumingMemoryBound(to: __m256i.self), unit.low)
+            _mm256_storeu_si256((codes + 32).assumingMemoryBound(to: __m256i.self), unit.high)
+        }
     }
 
     static func int16Gemm<F: Int16Format>(_ format: F.Type, _ w: WeightMatrix, _ a: Int16TokenGroups,
@@ -223,7 +229,11 @@ extension Kernels {
                 let panel = Int16Panel(buffer.baseAddress! + thread * panelBytes, columns: w.columns)
                 for start in Swift.stride(from: chunk.lowerBound, to: chunk.upperBound, by: int16PanelRows) {
                     let rows = start..<min(chunk.upperBound, start + int16PanelRows)
-                    panel.fill(format, w, rows: rows)
+                    if w.layout == .q5_0RowPairs {
+                        panel.fillQ5_0RowPairs(w, rows: rows)
+                    } else {
+                        panel.fill(format, w, rows: rows)
+                    }
                     let last = rows.count - 1, width = Int16TokenGroups.width
                     for g in 0..<a.groups {
                         // Three rows at a time; a short last tile repeats its last row.

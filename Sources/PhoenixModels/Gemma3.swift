@@ -121,6 +121,8 @@ public final class Gemma3: DecoderArchitecture {
     public let architecture = "gemma3"
     public let config: Gemma3Config
     let file: GGUFFile
+    /// The layers' matrices, where the model holds them itself (`RepackedWeights`).
+    let repackedWeights: RepackedWeights?
     let tokenEmbedding: WeightMatrix
     let output: WeightMatrix
     let outputNorm: [Float]
@@ -133,6 +135,7 @@ public final class Gemma3: DecoderArchitecture {
     public init(_ file: GGUFFile) throws {
         self.file = file
         let loader = TensorLoader(file: file)
+        repackedWeights = loader.repacked
         let vocabularySize = try loader.rowCount("token_embd.weight")
         config = try Gemma3Config(file.metadata, vocabularySize: vocabularySize)
         let s = config.shape
@@ -142,6 +145,7 @@ public final class Gemma3: DecoderArchitecture {
             : tokenEmbedding
         outputNorm = try loader.vector("output_norm.weight", count: s.embeddingDim)
         layers = try (0..<s.layerCount).map { try Gemma3Layer(loader, $0, s) }
+        repackedWeights?.releaseFilePages(of: file)
     }
 }
 

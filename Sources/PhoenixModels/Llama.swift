@@ -156,6 +156,8 @@ public final class Llama: DecoderArchitecture {
     public let architecture: String
     public let config: LlamaConfig
     let file: GGUFFile
+    /// The layers' matrices, where the model holds them itself (`RepackedWeights`).
+    let repackedWeights: RepackedWeights?
     let tokenEmbedding: WeightMatrix
     let output: WeightMatrix
     let outputNorm: [Float]
@@ -169,6 +171,7 @@ public final class Llama: DecoderArchitecture {
         self.file = file
         architecture = variant.rawValue
         let loader = TensorLoader(file: file)
+        repackedWeights = loader.repacked
         let vocabularySize = try loader.rowCount("token_embd.weight")
         let ropeFactors = try loader.contains("rope_freqs.weight")
             ? loader.vector("rope_freqs.weight", count: file.tensor(named: "rope_freqs.weight")!.elementCount)
@@ -181,6 +184,7 @@ public final class Llama: DecoderArchitecture {
             : tokenEmbedding
         outputNorm = try loader.vector("output_norm.weight", count: s.embeddingDim)
         layers = try (0..<s.layerCount).map { try LlamaLayer(loader, $0, s, variant) }
+        repackedWeights?.releaseFilePages(of: file)
     }
 }
 

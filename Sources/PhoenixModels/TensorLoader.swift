@@ -6,6 +6,13 @@ import PhoenixQuant
 /// rejected with the name of the first tensor that is not.
 struct TensorLoader {
     let file: GGUFFile
+    /// Where the layers' matrices go when the model holds them itself; the model keeps it.
+    let repacked: RepackedWeights?
+
+    init(file: GGUFFile) {
+        self.file = file
+        repacked = RepackedWeights(for: file)
+    }
 
     private func info(_ name: String) throws -> GGUFTensorInfo {
         guard let info = file.tensor(named: name) else { throw ModelError.missingTensor(name) }
@@ -19,6 +26,9 @@ struct TensorLoader {
         let info = try info(name)
         guard info.dimensions == [columns, rows] else {
             throw ModelError.wrongShape(tensor: name, expected: [columns, rows], found: info.dimensions)
+        }
+        if let repacked, RepackedWeights.holds(info) {
+            return repacked.matrix(info, of: file, rows: rows, columns: columns)
         }
         return WeightMatrix(type: info.type, rows: rows, columns: columns, bytes: file.data(for: info))
     }

@@ -25,6 +25,20 @@ static inline __attribute__((always_inline, target("avx2"))) __m128i phoenix_hig
 static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_pack_int16(__m256i a, __m256i b) {
     return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
 }
+// `v`, from an empty piece of assembly: LLVM can no longer see how it was computed. Where it knows
+// the range of a vector's lanes it rewrites some instructions as others; a masked subtraction of 16 from
+// nibbles (0...15) became an OR and a masked move, two instructions instead of one.
+static inline __attribute__((always_inline, target("avx512f"))) __m512i phoenix_opaque512(__m512i v) {
+    __asm__("" : "+v"(v));
+    return v;
+}
+// acc + the products of a's and b's 16-bit lanes, summed in pairs into 32-bit lanes: AVX-512 VNNI's
+// `vpdpwssd`, `vpmaddwd` and `vpaddd` in one instruction. Written out because LLVM, for the CPUs it is
+// asked to build for, splits `_mm512_dpwssd_epi32` into the two again.
+static inline __attribute__((always_inline, target("avx512f,avx512vnni"))) __m512i phoenix_dpwssd512(__m512i acc, __m512i a, __m512i b) {
+    __asm__("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+}
 // Returns `p`, from code the Swift compiler cannot see into (shim.c). Vector lanes stored through one
 // such pointer and loaded back through another cannot be forwarded from the register, so each load
 // stays a broadcast from memory; forwarded, LLVM extracts the lanes with shuffles (see Int16Dot.swift).
