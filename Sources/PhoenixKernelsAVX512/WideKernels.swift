@@ -52,7 +52,16 @@ public enum WideKernels {
         }
 
         /// Writes pair `p`'s results: its products less its offsets, each summed in
-        /// `Kernels.laneTreeSum`'s order.
+        /// `unitSums` with the two products added by `vpaddd`: Q5_0's kernel in GGUF's layout, whose many
+    /// shifts compete with `vpdpwssd` for the same units, ran 0.94–0.95 times as fast with it (three
+    /// alternations of `--kernel-rates`, one thread); Q8_0's ran as fast either way.
+    @inline(__always)
+    static func unitSumsAdded(_ even: __m512i, _ odd: __m512i, _ x: UnsafeRawPointer) -> __m512i {
+        _mm512_add_epi32(_mm512_madd_epi16(even, _mm512_broadcast_i64x4(load256(x))),
+                         _mm512_madd_epi16(odd, _mm512_broadcast_i64x4(load256(x + 32))))
+    }
+
+    /// `Kernels.laneTreeSum`'s order.
         @inline(__always)
         func store(_ p: Int, _ sums: Accumulators) {
             let products = sums.products, offsets = sums.offsets
@@ -79,7 +88,7 @@ public enum WideKernels {
             let even = _mm512_srai_epi16(_mm512_slli_epi16(codes, 8), 8), odd = _mm512_srai_epi16(codes, 8)
             let d = _mm512_mask_broadcastss_ps(_mm512_set1_ps(phoenix_half(block0.loadUnaligned(as: UInt16.self))), 0xFF00,
                                                _mm_set_ss(phoenix_half(block1.loadUnaligned(as: UInt16.self))))
-            acc.products = _mm512_fmadd_ps(_mm512_cvtepi32_ps(unitSums(even, odd, a.values + 64 * b)),
+            acc.products = _mm512_fmadd_ps(_mm512_cvtepi32_ps(unitSumsAdded(even, odd, a.values + 64 * b)),
                                            _mm512_mul_ps(d, _mm512_set1_ps(a.scales[b])), acc.products)
         }
         forEachRowPair(a, addBlock)
@@ -139,9 +148,20 @@ public enum WideKernels {
 
     /// A unit's integer sums for both rows: the codes at even positions (`even`, 16-bit lanes, the first
     /// row's in the low 256 bits) times the token's values there (the 32 bytes at `x`), plus those at odd
-    /// positions times the values at x + 32.
+    /// positions times the values at x + 32. The second product adds into the first in one `vpdpwssd`
+    /// (`phoenix_dpwssd512`): with the matrix in the caches, one thread, Q4_K's kernel ran 1.03–1.06
+    /// times as fast, Q6_K's 1.02–1.04 (three alternations of `--kernel-rates`).
     @inline(__always)
     static func unitSums(_ even: __m512i, _ odd: __m512i, _ x: UnsafeRawPointer) -> __m512i {
+        phoenix_dpwssd512(_mm512_madd_epi16(even, _mm512_broadcast_i64x4(load256(x))), odd,
+                          _mm512_broadcast_i64x4(load256(x + 32)))
+    }
+
+    /// `unitSums` with the two products added by `vpaddd`: Q5_0's kernel in GGUF's layout, whose many
+    /// shifts compete with `vpdpwssd` for the same units, ran 0.94–0.95 times as fast with it (three
+    /// alternations of `--kernel-rates`, one thread); Q8_0's ran as fast either way.
+    @inline(__always)
+    static func unitSumsAdded(_ even: __m512i, _ odd: __m512i, _ x: UnsafeRawPointer) -> __m512i {
         _mm512_add_epi32(_mm512_madd_epi16(even, _mm512_broadcast_i64x4(load256(x))),
                          _mm512_madd_epi16(odd, _mm512_broadcast_i64x4(load256(x + 32))))
     }
