@@ -37,8 +37,12 @@ extension Kernels {
             }
         }
         if decoding < tokens {
-            promptProducts([w], x + decoding * columns, tokens: tokens - decoding, into: [out + decoding * stride],
-                           strides: [stride], pool: pool)
+            if hasInt16Gemm(w.type) {
+                int16Gemm([w], x + decoding * columns, tokens: tokens - decoding, into: [out + decoding * stride],
+                          strides: [stride], pool: pool)
+            } else {
+                gemm(w, x + decoding * columns, tokens: tokens - decoding, into: out + decoding * stride, stride: stride, pool: pool)
+            }
         }
     }
 
@@ -113,50 +117,18 @@ extension Kernels {
         max(16, (rows / (2 * pool.threadCount) + 15) / 16 * 16)
     }
 
+    /// The float GEMM: rows dequantized a panel at a time, times every token. A panel per thread, in
+    /// memory the pool keeps for its caller, cache-line aligned so no 32-byte load of it straddles two
+    /// lines; the work goes to the threads as a task value (`FloatGemm`), so a product allocates nothing
+    /// (a model with float matrices decodes through here).
     static func gemm(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens: Int, into out: UnsafeMutablePointer<Float>,
                      stride: Int, pool: ThreadPool) {
-        let columns = w.columns, panelFloats = panelRows * columns
-        // A panel per thread, cache-line aligned so no 32-byte load of it straddles two lines. Threads take
-        // a panel's rows at a time (`forEachChunk`), so a slower thread does fewer.
-        withUnsafeTemporaryAllocation(byteCount: 4 * panelFloats * pool.threadCount, alignment: 64) { buffer in
-            let panels = buffer.baseAddress!.bindMemory(to: Float.self, capacity: panelFloats * pool.threadCount)
-            pool.forEachChunk(w.rows, chunk: panelRows) { thread, rows in
-                let panel = panels + thread * panelFloats
-                var r = rows.lowerBound
-                while r < rows.upperBound {
-                    let count = min(panelRows, rows.upperBound - r)
-                    for i in 0..<count { w.dequantizeRow(r + i, into: panel + i * columns) }
-                    var block = 0
-                    while block < tokens {
-                        let blockEnd = min(tokens, block + tokenBlock)
-                        var i = 0
-                        while i < count {
-                            let rowsHere = min(4, count - i)
-                            var t = block
-                            if rowsHere == 4 {
-                                while t + 3 <= blockEnd {
-                                    dot4x3(panel + i * columns, x + t * columns, columns: columns,
-                                           into: out + t * stride + r + i, stride: stride)
-                                    t += 3
-                                }
-                            }
-                            while t < blockEnd {
-                                if rowsHere == 4 {
-                                    dot4x1(panel + i * columns, x + t * columns, columns: columns, into: out + t * stride + r + i)
-                                } else {
-                                    for k in 0..<rowsHere {
-                                        out[t * stride + r + i + k] = dot1x1(panel + (i + k) * columns, x + t * columns, columns: columns)
-                                    }
-                                }
-                                t += 1
-                            }
-                            i += rowsHere
-                        }
-                        block = blockEnd
-                    }
-                    r += count
-                }
-            }
+        let panelFloats = panelRows * w.columns
+        pool.withCallerMemory(bytes: 4 * panelFloats * pool.threadCount) { memory in
+            let panels = memory.bindMemory(to: Float.self, capacity: panelFloats * pool.threadCount)
+            // Threads take a panel's rows at a time, so a slower thread does fewer.
+            pool.forEachChunk(w.rows, chunk: panelRows,
+                              FloatGemm(w: w, x: x, tokens: tokens, out: out, stride: stride, panels: panels))
         }
     }
 
@@ -269,6 +241,56 @@ struct GroupDecode: ChunkedTask {
             let lower = max(rows.lowerBound, first), upper = min(rows.upperBound, first + w.rows)
             if lower < upper { body(w, out, lower - first..<upper - first) }
             first += w.rows
+        }
+    }
+}
+
+/// One thread's share of the float GEMM: for each chunk of rows, a panel of them dequantized into the
+/// thread's own panel, then times every token in blocks of `Kernels.tokenBlock` (4 rows × 3 tokens at a
+/// time, the edges 4 × 1 and 1 × 1).
+struct FloatGemm: ChunkedTask {
+    let w: WeightMatrix
+    let x: UnsafePointer<Float>
+    let tokens: Int
+    let out: UnsafeMutablePointer<Float>
+    let stride: Int
+    let panels: UnsafeMutablePointer<Float>
+
+    func run(thread: Int, range rows: Range<Int>) {
+        let columns = w.columns, panel = panels + thread * Kernels.panelRows * columns
+        var r = rows.lowerBound
+        while r < rows.upperBound {
+            let count = min(Kernels.panelRows, rows.upperBound - r)
+            for i in 0..<count { w.dequantizeRow(r + i, into: panel + i * columns) }
+            var block = 0
+            while block < tokens {
+                let blockEnd = min(tokens, block + Kernels.tokenBlock)
+                var i = 0
+                while i < count {
+                    let rowsHere = min(4, count - i)
+                    var t = block
+                    if rowsHere == 4 {
+                        while t + 3 <= blockEnd {
+                            Kernels.dot4x3(panel + i * columns, x + t * columns, columns: columns,
+                                           into: out + t * stride + r + i, stride: stride)
+                            t += 3
+                        }
+                    }
+                    while t < blockEnd {
+                        if rowsHere == 4 {
+                            Kernels.dot4x1(panel + i * columns, x + t * columns, columns: columns, into: out + t * stride + r + i)
+                        } else {
+                            for k in 0..<rowsHere {
+                                out[t * stride + r + i + k] = Kernels.dot1x1(panel + (i + k) * columns, x + t * columns, columns: columns)
+                            }
+                        }
+                        t += 1
+                    }
+                    i += rowsHere
+                }
+                block = blockEnd
+            }
+            r += count
         }
     }
 }
