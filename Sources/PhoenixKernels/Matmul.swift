@@ -106,15 +106,20 @@ extension Kernels {
         for offset in Swift.stride(from: 0, to: min(prefetchDistance, rows.count * w.rowBytes), by: 64) { prefetch(start + offset) }
     }
 
-    /// Rows per chunk of a decode matmul: about two chunks per thread, so a slower thread still does
-    /// fewer, in multiples of 16 (whole pairs of pairs of rows for the one-token kernels). Few, because
-    /// a chunk's first bytes are asked for only when a thread takes it (`prefetchStart`), and the thread
-    /// then waits for them: a step's layers are small matrices (the default model's Q, K and V together
-    /// are 676 KB), and at eight chunks per thread those waits added up. With two threads on a Zen 5,
-    /// two chunks per thread decoded 1.11 times as fast as eight (eleven paired runs in one process);
-    /// one, three and four chunks per thread 1.06–1.08 times, 32 0.84 times.
+    /// Rows per chunk of a decode matmul: one chunk per thread, in multiples of 16 (whole pairs of pairs
+    /// of rows for the one-token kernels). Few, because a chunk's first bytes are asked for only when a
+    /// thread takes it (`prefetchStart`), and the thread then waits for them: a step's layers are small
+    /// matrices (the default model's Q, K and V together are 676 KB), and at eight chunks per thread
+    /// those waits added up. With two threads on a Zen 5, two chunks per thread decoded 1.11 times as
+    /// fast as eight (eleven paired runs in one process); one, three and four 1.06–1.08 times, 32 0.84
+    /// times. Since the layers' Q5_0 matrices are held in row pairs (commit 1c6195e), one chunk per thread
+    /// decodes 1.038 times as fast as two (the median of 21 paired runs in alternating processes, 0.99–1.06
+    /// but for two pairs during which the machine's speed jumped; its memory read 44–80 GB/s over them),
+    /// and a halving schedule (each thread taking half of what is left, at least an eighth of the rows)
+    /// 0.98–1.03 times: what a chunk's first bytes cost now weighs more than the balance that two chunks
+    /// give when one thread runs slower.
     static func decodeChunk(rows: Int, _ pool: ThreadPool) -> Int {
-        max(16, (rows / (2 * pool.threadCount) + 15) / 16 * 16)
+        max(16, (rows / pool.threadCount + 15) / 16 * 16)
     }
 
     /// The float GEMM: rows dequantized a panel at a time, times every token. A panel per thread, in
