@@ -19,8 +19,10 @@ import PhoenixQuant
 /// anonymous mapping holds the matrices, asking for 2 MB pages too. The token embedding and output
 /// matrices stay in the file's mapping.
 public final class RepackedWeights: @unchecked Sendable {
-    /// Whether models hold their layers' matrices here where they can (the tests compare both ways).
-    nonisolated(unsafe) static var isEnabled = true
+    /// Whether models hold their layers' matrices here where they can: unless the environment sets
+    /// `PHOENIX_REPACK=0`, which keeps every matrix in the file's mapping and layout, to measure what
+    /// the layout buys (the tests also compare both ways).
+    nonisolated(unsafe) static var isEnabled = getenv("PHOENIX_REPACK").map { String(cString: $0) != "0" } ?? true
 
     private let mappedBytes: Int
     private let base: UnsafeMutableRawPointer
