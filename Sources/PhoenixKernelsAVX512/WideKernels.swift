@@ -52,16 +52,7 @@ public enum WideKernels {
         }
 
         /// Writes pair `p`'s results: its products less its offsets, each summed in
-        /// `unitSums` with the two products added by `vpaddd`: Q5_0's kernel in GGUF's layout, whose many
-    /// shifts compete with `vpdpwssd` for the same units, ran 0.94–0.95 times as fast with it (three
-    /// alternations of `--kernel-rates`, one thread); Q8_0's ran as fast either way.
-    @inline(__always)
-    static func unitSumsAdded(_ even: __m512i, _ odd: __m512i, _ x: UnsafeRawPointer) -> __m512i {
-        _mm512_add_epi32(_mm512_madd_epi16(even, _mm512_broadcast_i64x4(load256(x))),
-                         _mm512_madd_epi16(odd, _mm512_broadcast_i64x4(load256(x + 32))))
-    }
-
-    /// `Kernels.laneTreeSum`'s order.
+        /// `Kernels.laneTreeSum`'s order.
         @inline(__always)
         func store(_ p: Int, _ sums: Accumulators) {
             let products = sums.products, offsets = sums.offsets

@@ -9,8 +9,8 @@ extension WideKernels {
     /// Per block and pair of rows, eleven vector instructions against `q5_0`'s fourteen: the 32 bytes of
     /// nibbles widen to 16-bit lanes (both rows, lane m holding codes 2m and 2m + 1), a mask and a shift
     /// split them into even and odd positions, and the fifth bits, stored as the lanes' masks, subtract
-    /// 16 where they are clear. With the matrix in the caches (2,048 × 640, one thread, a Zen 5): 1.22–1.23 times
-    /// `q5_0`'s rate, 38–39 against 31 GB/s.
+    /// 16 where they are clear. With the matrix in the caches (2,048 × 640, one thread, a Zen 5):
+    /// 1.22–1.23 times `q5_0`'s rate, 38–39 against 31 GB/s.
     @inline(never)
     public static func q5_0RowPairs(_ a: RowPairs) {
         @inline(__always) func addBlock(_ rows: RowPair, _ b: Int, _ acc: inout Accumulators) {
