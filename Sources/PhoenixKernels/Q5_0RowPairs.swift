@@ -1,8 +1,3 @@
-#if arch(x86_64)
-import CPhoenixX86
-import PhoenixKernelsAVX512
-#endif
-
 extension Kernels {
     /// Q5_0 rows rearranged a pair at a time for the 512-bit decode kernel (`WideKernels.q5_0RowPairs`).
     /// Each pair of rows keeps its two rows' bytes (2 · rowBytes) and holds them block by block, 44 bytes
