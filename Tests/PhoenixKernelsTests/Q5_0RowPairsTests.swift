@@ -16,7 +16,7 @@ import Testing
         init(rows: Int, columns: Int, seed: UInt64) {
             var rng = SplitMix64(seed: seed)
             var values = rng.floats(rows * columns, in: -2...2)
-            values[0] = 7  // a block whose codes reach both ends
+            values[0] = 7  // an outlier: its code is at the end of the range, the rest of its block near the middle
             gguf = Quantization.quantize(.q5_0, values)
             packed = .allocate(byteCount: gguf.count, alignment: 64)
             self.rows = rows
