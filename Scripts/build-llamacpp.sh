@@ -6,12 +6,29 @@
 #
 #   Scripts/build-llamacpp.sh                 # newest llama-cpp-python on PyPI
 #   LLAMA_CPP_PYTHON_VERSION=0.3.16 Scripts/build-llamacpp.sh
+#   Scripts/build-llamacpp.sh --avx2          # llama-bench only, for AVX2 CPUs without AVX-512,
+#                                             # into .references/llama.cpp-avx2-build
+#
+# --avx2 builds what llama.cpp runs on an AVX2-only CPU (AVX, AVX2, FMA, F16C, BMI2; no AVX-512), so that
+# a machine with AVX-512 can compare it with `PHOENIX_WIDE_KERNELS=0 phoenix bench`, Phoenix's kernels
+# for such CPUs.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 refs="$root/.references"
 build="$refs/llama.cpp-build"
 targets=(llama-tokenize llama-perplexity llama-bench llama-server llama-simple llama-cli)
+cpu_flags=(-DGGML_NATIVE=ON)
+if [[ "${1:-}" == "--avx2" ]]; then
+    build="$refs/llama.cpp-avx2-build"
+    targets=(llama-bench)
+    cpu_flags=(-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+               -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF
+               -DGGML_AVX_VNNI=OFF)
+elif [[ -n "${1:-}" ]]; then
+    echo "usage: $0 [--avx2]" >&2
+    exit 2
+fi
 jobs="${JOBS:-2}"
 
 all_built() {
@@ -39,7 +56,7 @@ tree="${sdist%.tar.gz}"
 src="$refs/$tree/vendor/llama.cpp"
 [[ -f "$src/CMakeLists.txt" ]] || { echo "no llama.cpp source in $sdist" >&2; exit 1; }
 
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release "${cpu_flags[@]}" -DLLAMA_CURL=OFF \
     -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF
 cmake --build "$build" --config Release -j"$jobs" --target "${targets[@]}"
 echo "$tree" > "$build/SOURCE"

@@ -17,7 +17,10 @@
 # skips all of this.
 #
 #   Scripts/compare-llamacpp.sh                         # pp512 and tg128, 2 threads, 3 rounds of 2 repetitions
-#   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [--model PATH] [--json FILE] [--no-bandwidth]
+#   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [--model PATH] [--json FILE] [--no-bandwidth] [--avx2]
+#
+# --avx2 compares the two as an AVX2 CPU without AVX-512 runs them: llama-bench built for AVX2
+# (`Scripts/build-llamacpp.sh --avx2`) against Phoenix with PHOENIX_WIDE_KERNELS=0 (its 256-bit kernels).
 #
 # Builds llama-bench with Scripts/build-llamacpp.sh if it is missing (the llama-cpp-python sdist from
 # PyPI) and Phoenix in release mode (PHOENIX_BIN=path skips the build and runs that executable).
@@ -28,7 +31,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-threads=2 rounds=3 reps=2 prompt=512 gen=128 json_out="" bandwidth=1
+threads=2 rounds=3 reps=2 prompt=512 gen=128 json_out="" bandwidth=1 avx2=0
 model="${PHOENIX_MODEL:-${PHOENIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/phoenix}/gemma-3-270m-q4_k_m.gguf}"
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -40,6 +43,7 @@ while [[ $# -gt 0 ]]; do
         -m|--model) model="$2"; shift 2 ;;
         --json) json_out="$2"; shift 2 ;;
         --no-bandwidth) bandwidth=0; shift ;;
+        --avx2) avx2=1; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -47,8 +51,14 @@ done
 read -r -a llama_flags <<< "${LLAMA_BENCH_FLAGS---repack 0}"
 
 [[ -f "$model" ]] || Scripts/install-model.sh
-llama_bench="$root/.references/llama.cpp-build/bin/llama-bench"
-[[ -x "$llama_bench" ]] || Scripts/build-llamacpp.sh >&2
+if [[ "$avx2" == 1 ]]; then
+    llama_build="$root/.references/llama.cpp-avx2-build"
+    export PHOENIX_WIDE_KERNELS=0
+else
+    llama_build="$root/.references/llama.cpp-build"
+fi
+llama_bench="$llama_build/bin/llama-bench"
+[[ -x "$llama_bench" ]] || Scripts/build-llamacpp.sh $([[ "$avx2" == 1 ]] && echo --avx2) >&2
 if [[ -n "${PHOENIX_BIN:-}" ]]; then
     phoenix="$PHOENIX_BIN"
 else
@@ -60,7 +70,8 @@ model_mib=$(( ($(stat -c %s "$model") + (1 << 20) - 1) >> 20 ))
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 echo "model $model" >&2
-echo "llama.cpp $(cat "$root/.references/llama.cpp-build/SOURCE" 2>/dev/null || echo '(unknown source)'), flags: ${llama_flags[*]}" >&2
+echo "llama.cpp $(cat "$llama_build/SOURCE" 2>/dev/null || echo '(unknown source)') in $llama_build, flags: ${llama_flags[*]}" >&2
+if [[ "$avx2" == 1 ]]; then echo "Phoenix with PHOENIX_WIDE_KERNELS=0: the 256-bit kernels" >&2; fi
 # The page cache keeps a file in the pieces its first reader's faults brought in, and a mapping can
 # use 2 MB pages only over 2 MB pieces. Phoenix asks for them (see MappedFile.swift); llama.cpp maps the
 # file in 4 KB pages whatever the pieces. So the run starts from the model out of the cache, read in once

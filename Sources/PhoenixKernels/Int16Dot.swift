@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import PhoenixQuant
 #if arch(x86_64)
 import CPhoenixX86
@@ -45,7 +50,11 @@ extension Kernels {
         get { wideKernelsWanted && wideKernelsAvailable }
         set { wideKernelsWanted = newValue }
     }
-    nonisolated(unsafe) static var wideKernelsWanted = true
+    nonisolated(unsafe) static var wideKernelsWanted = !wideKernelsRefused
+
+    /// Whether the environment sets `PHOENIX_WIDE_KERNELS=0`: every command then runs the 256-bit
+    /// kernels, as on a CPU with AVX2 and no AVX-512, so that one machine can measure both.
+    public static let wideKernelsRefused = getenv("PHOENIX_WIDE_KERNELS").map { String(cString: $0) == "0" } ?? false
 
     /// Whether `int16Dots` handles `type`.
     @inlinable

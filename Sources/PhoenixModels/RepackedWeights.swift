@@ -21,7 +21,8 @@ import PhoenixQuant
 public final class RepackedWeights: @unchecked Sendable {
     /// Whether models hold their layers' matrices here where they can: unless the environment sets
     /// `PHOENIX_REPACK=0`, which keeps every matrix in the file's mapping and layout, to measure what
-    /// the layout buys (the tests also compare both ways).
+    /// the layout buys (the tests also compare both ways). Nor do they where `PHOENIX_WIDE_KERNELS=0`
+    /// keeps the 512-bit kernels off, as on a CPU without them.
     nonisolated(unsafe) static var isEnabled = getenv("PHOENIX_REPACK").map { String(cString: $0) != "0" } ?? true
 
     private let mappedBytes: Int
@@ -43,7 +44,7 @@ public final class RepackedWeights: @unchecked Sendable {
 
     /// Whether a model of `file` holds its layers' matrices here.
     static func used(for file: GGUFFile) -> Bool {
-        isEnabled && Kernels.wideKernelsAvailable && WeightLayout.rowPairsSupported && file.tensors.contains(where: repacks)
+        isEnabled && Kernels.wideKernelsAvailable && !Kernels.wideKernelsRefused && WeightLayout.rowPairsSupported && file.tensors.contains(where: repacks)
     }
 
     /// The layout in which a model of `file` multiplies with `tensor`, one of its matrices.
