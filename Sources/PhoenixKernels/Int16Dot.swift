@@ -461,8 +461,10 @@ extension Kernels {
                         F.offsets(header1, dx: dx(0, b), sums: sums(0, b), &mins1)
                     }
                 }
-                // Blocks of at most 32 bytes (Q5_0's 22) go two at a time.
-                if F.unitsPerBlock == 1 && 2 * F.blockBytes <= 64 {
+                // Blocks of one unit (Q8_0's 34 bytes, Q5_0's 22, ...) go two at a time, which halves
+                // the loop's and the requests' bookkeeping per block: Q8_0's product in the caches ran
+                // 1.13 times as fast (36–38 against 42–43 GB/s, one thread, Zen 5).
+                if F.unitsPerBlock == 1 {
                     var b = 0
                     while b + 2 <= blocks {
                         requests.ask(readingAt: UnsafeRawPointer(first) + 2 * (b + 2) * F.blockBytes)
@@ -475,10 +477,6 @@ extension Kernels {
                     for b in 0..<blocks {
                         let block0 = first + b * F.blockBytes, block1 = second + b * F.blockBytes, u = b * F.unitsPerBlock
                         requests.ask(readingAt: UnsafeRawPointer(first) + 2 * (b + 1) * F.blockBytes)
-                        if F.unitsPerBlock == 1 {
-                            addSmallBlock(b)
-                            continue
-                        }
                         let header0 = F.header(block0), header1 = F.header(block1)
                         F.offsets(header0, dx: dx(0, u), sums: sums(0, u), &mins0)
                         F.offsets(header1, dx: dx(0, u), sums: sums(0, u), &mins1)
