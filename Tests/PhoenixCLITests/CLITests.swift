@@ -110,6 +110,32 @@ struct CLITests {
         }
     }
 
+    /// `PHOENIX_WIDE_KERNELS=0` puts every command on the 256-bit kernels, as on a CPU without AVX-512:
+    /// the benchmark's JSON says so, and the default model's greedy tokens are the same as with the
+    /// 512-bit kernels (and the layers held in row pairs), which give the same bits.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path) && TestEnvironment.defaultModelTestsEnabled,
+                   "phoenix or the default model missing"))
+    func wideKernelsSwitchChangesTheKernelsAndNotTheTokens() throws {
+        func phoenix(_ environment: [String], _ arguments: [String]) throws -> Run {
+            let result = try TestEnvironment.run(URL(fileURLWithPath: "/usr/bin/env"), environment + [Self.executable.path] + arguments)
+            return Run(status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr)
+        }
+        let bench = try phoenix(["PHOENIX_WIDE_KERNELS=0"], ["bench", "-p", "16", "-n", "2", "-r", "1", "--json"])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        let results = try #require(try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [[String: Any]])
+        #if arch(x86_64)
+        #expect(results.count == 2 && results.allSatisfy { $0["kernels"] as? String == "avx2" }, "\(bench.stdout)")
+        #endif
+        func tokens(_ environment: [String]) throws -> [Int] {
+            let run = try phoenix(environment, ["generate", "--prompt", "The capital of France is", "--max-tokens", "16", "--json"])
+            try #require(run.status == 0, "\(run.stderr)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            return try #require(object["tokens"] as? [Int])
+        }
+        let narrow = try tokens(["PHOENIX_WIDE_KERNELS=0"]), wide = try tokens([])
+        #expect(narrow.count == 16 && narrow == wide, "256-bit \(narrow), 512-bit \(wide)")
+    }
+
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path) && TestEnvironment.defaultModelTestsEnabled,
                    "phoenix or the default model missing"))
     func chatSaysABaseModelHasNoTemplate() throws {
