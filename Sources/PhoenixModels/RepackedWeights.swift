@@ -44,7 +44,8 @@ public final class RepackedWeights: @unchecked Sendable {
 
     /// Whether a model of `file` holds its layers' matrices here.
     static func used(for file: GGUFFile) -> Bool {
-        isEnabled && Kernels.wideKernelsAvailable && !Kernels.wideKernelsRefused && WeightLayout.rowPairsSupported && file.tensors.contains(where: repacks)
+        isEnabled && Kernels.wideKernelsAvailable && !Kernels.wideKernelsRefused && WeightLayout.rowPairsSupported
+            && file.tensors.contains(where: repacks)
     }
 
     /// The layout in which a model of `file` multiplies with `tensor`, one of its matrices.
