@@ -17,7 +17,10 @@
 # skips all of this.
 #
 #   Scripts/compare-llamacpp.sh                         # pp512 and tg128, 2 threads, 3 rounds of 2 repetitions
-#   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [--model PATH] [--json FILE] [--no-bandwidth] [--avx2]
+#   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [-d DEPTH] [--model PATH] [--json FILE] [--no-bandwidth] [--avx2]
+#
+# -d (--n-depth) runs both benches' tests on top of DEPTH tokens already in the cache (llama-bench's -d),
+# shown as "tg128 @ d4096"; the bandwidth tables are then left out, since decoding reads the KV cache too.
 #
 # --avx2 compares the two as an AVX2 CPU without AVX-512 runs them: llama-bench built for AVX2
 # (`Scripts/build-llamacpp.sh --avx2`) against Phoenix with PHOENIX_WIDE_KERNELS=0 (its 256-bit kernels).
@@ -31,7 +34,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-threads=2 rounds=3 reps=2 prompt=512 gen=128 json_out="" bandwidth=1 avx2=0
+threads=2 rounds=3 reps=2 prompt=512 gen=128 depth=0 json_out="" bandwidth=1 avx2=0
 model="${PHOENIX_MODEL:-${PHOENIX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/phoenix}/gemma-3-270m-q4_k_m.gguf}"
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -40,6 +43,7 @@ while [[ $# -gt 0 ]]; do
         -r|--reps|--repetitions) reps="$2"; shift 2 ;;
         -p|--n-prompt) prompt="$2"; shift 2 ;;
         -n|--n-gen) gen="$2"; shift 2 ;;
+        -d|--n-depth) depth="$2"; shift 2 ;;
         -m|--model) model="$2"; shift 2 ;;
         --json) json_out="$2"; shift 2 ;;
         --no-bandwidth) bandwidth=0; shift ;;
@@ -49,6 +53,8 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 read -r -a llama_flags <<< "${LLAMA_BENCH_FLAGS---repack 0}"
+[[ "$depth" =~ ^[0-9]+$ ]] || { echo "-d takes one non-negative integer" >&2; exit 2; }
+[[ "$depth" -eq 0 ]] || bandwidth=0
 
 [[ -f "$model" ]] || Scripts/install-model.sh
 if [[ "$avx2" == 1 ]]; then
@@ -85,11 +91,12 @@ start=$SECONDS
 for round in $(seq 1 "$rounds"); do
     for t in ${threads//,/ }; do
         echo "round $round/$rounds, $t threads: llama-bench" >&2
-        "$llama_bench" -m "$model" -p "$prompt" -n "$gen" -t "$t" -r "$reps" "${llama_flags[@]}" -o json \
+        "$llama_bench" -m "$model" -p "$prompt" -n "$gen" -d "$depth" -t "$t" -r "$reps" "${llama_flags[@]}" -o json \
             > "$work/llama-$round-$t.json" 2> "$work/llama-$round-$t.log" \
             || { cat "$work/llama-$round-$t.log" >&2; exit 1; }
         echo "round $round/$rounds, $t threads: phoenix bench" >&2
-        "$phoenix" bench --model "$model" -p "$prompt" -n "$gen" -t "$t" -r "$reps" --json > "$work/phoenix-$round-$t.json"
+        "$phoenix" bench --model "$model" -p "$prompt" -n "$gen" -d "$depth" -t "$t" -r "$reps" --json \
+            > "$work/phoenix-$round-$t.json"
         if [[ "$bandwidth" == 1 && "$gen" -gt 0 ]]; then
             echo "round $round/$rounds, $t threads: memory bandwidth" >&2
             "$phoenix" bench --memory-bandwidth -t "$t" -r 3 --json > "$work/bandwidth-$round-$t.json"
@@ -107,19 +114,22 @@ import glob, json, os, statistics, sys
 work, out, summary = sys.argv[1], sys.argv[2], sys.argv[3]
 def round_of(path):
     return int(os.path.basename(path).split("-")[1])
+def named(test, depth):  # llama-bench's name for a test on top of a filled cache
+    return f"{test} @ d{depth}" if depth else test
 
 rates = {}  # (test, threads) -> {"llama.cpp": [...], "phoenix": [...]}, in round order
 for path in sorted(glob.glob(os.path.join(work, "llama-*.json")), key=round_of):
     for r in json.load(open(path)):
-        test = f"pp{r['n_prompt']}" if r["n_prompt"] > 0 else f"tg{r['n_gen']}"
+        test = named(f"pp{r['n_prompt']}" if r["n_prompt"] > 0 else f"tg{r['n_gen']}", r.get("n_depth", 0))
         rates.setdefault((test, r["n_threads"]), {}).setdefault("llama.cpp", []).append(r["avg_ts"])
 phoenix_commit = "unknown"
 weight_bytes = {}  # (test, threads) -> weight bytes one decode step reads
 for path in sorted(glob.glob(os.path.join(work, "phoenix-*.json")), key=round_of):
     for r in json.load(open(path)):
         phoenix_commit = r["commit"]
-        rates.setdefault((r["test"], r["threads"]), {}).setdefault("phoenix", []).append(r["tokens_per_second"])
-        weight_bytes[(r["test"], r["threads"])] = r["weight_bytes_per_token"]
+        test = named(r["test"], r.get("n_depth", 0))
+        rates.setdefault((test, r["threads"]), {}).setdefault("phoenix", []).append(r["tokens_per_second"])
+        weight_bytes[(test, r["threads"])] = r["weight_bytes_per_token"]
 bandwidth = {}  # (threads, buffer) -> GB/s of each round, in round order; buffer "1 GiB" or "model"
 for path in sorted(glob.glob(os.path.join(work, "bandwidth-*.json")), key=round_of):
     buffer = "model" if path.endswith("-model.json") else "1 GiB"
@@ -127,7 +137,7 @@ for path in sorted(glob.glob(os.path.join(work, "bandwidth-*.json")), key=round_
         bandwidth.setdefault((r["threads"], buffer), []).append(r["gigabytes_per_second"])
 
 rows = []
-print(f"{'test':>6} {'threads':>7} {'llama.cpp t/s':>14} {'Phoenix t/s':>12} {'Phoenix/llama.cpp':>18} {'per round':>10}")
+print(f"{'test':>13} {'threads':>7} {'llama.cpp t/s':>14} {'Phoenix t/s':>12} {'Phoenix/llama.cpp':>18} {'per round':>10}")
 for (test, threads) in sorted(rates, key=lambda k: (k[0][:2] != "pp", k[1])):
     sides = rates[(test, threads)]
     llama = statistics.median(sides.get("llama.cpp", [float("nan")]))
@@ -135,7 +145,7 @@ for (test, threads) in sorted(rates, key=lambda k: (k[0][:2] != "pp", k[1])):
     ratio = phoenix / llama if llama > 0 else float("nan")
     round_ratios = [p / l for l, p in zip(sides.get("llama.cpp", []), sides.get("phoenix", [])) if l > 0]
     per_round = statistics.median(round_ratios) if round_ratios else float("nan")
-    print(f"{test:>6} {threads:>7} {llama:>14.2f} {phoenix:>12.2f} {ratio:>18.3f} {per_round:>10.3f}")
+    print(f"{test:>13} {threads:>7} {llama:>14.2f} {phoenix:>12.2f} {ratio:>18.3f} {per_round:>10.3f}")
     rows.append({"test": test, "threads": threads, "llama_cpp_tokens_per_second": llama,
                  "phoenix_tokens_per_second": phoenix, "ratio": ratio,
                  "llama_cpp_rounds": sides.get("llama.cpp", []), "phoenix_rounds": sides.get("phoenix", []),

@@ -10,10 +10,13 @@ import Darwin
 
 /// One measured test, in the shape of one `llama-bench -o json` object so the two compare field by
 /// field: `test` is "pp512" (a prompt of 512 tokens in one pass) or "tg128" (128 single-token decode
-/// steps), `tokensPerSecond` is the mean over repetitions and `stddev` their standard deviation.
+/// steps), `nDepth` the tokens already in the cache when it starts, `tokensPerSecond` the mean over
+/// repetitions and `stddev` their standard deviation.
 public struct BenchmarkResult: Sendable, Codable, Equatable {
     public var test: String
     public var threads: Int
+    /// Tokens in the KV cache before the test's tokens (llama-bench's `n_depth`).
+    public var nDepth: Int
     public var tokensPerSecond: Double
     public var stddev: Double
     /// tokens/s of each repetition, in order.
@@ -47,6 +50,10 @@ public struct BenchmarkOptions: Sendable, Equatable {
     public var generatedTokens = 128
     /// Timed runs of each test (llama-bench `-r`), after one untimed warm-up run.
     public var repetitions = 5
+    /// Tokens in the cache before each timed run (llama-bench `-d`): a prompt of BOS and random ids,
+    /// processed once, untimed, and kept; every run starts from it, so a test measures decoding or a
+    /// prompt that attends to that many earlier positions.
+    public var depth = 0
     /// Seeds the random token ids.
     public var seed: UInt64 = 1234
     /// Recorded in every result; `BenchmarkEnvironment.commit()` by default.
@@ -63,6 +70,7 @@ public struct BenchmarkOptions: Sendable, Equatable {
             throw EngineError.invalidParameter("token counts must not be negative")
         }
         if promptTokens == 0 && generatedTokens == 0 { throw EngineError.invalidParameter("nothing to measure") }
+        if depth < 0 { throw EngineError.invalidParameter("the depth must not be negative, got \(depth)") }
         if repetitions < 1 { throw EngineError.invalidParameter("repetitions must be at least 1, got \(repetitions)") }
     }
 }
@@ -76,12 +84,16 @@ extension GenerationContext {
     /// - tg: `generatedTokens` single-token steps from an empty cache, each with its logits; the first
     ///   token is BOS, the rest random (no sampling, so only the network is timed).
     ///
+    /// With a `depth`, both start from a cache holding that many tokens instead of an empty one, as
+    /// llama-bench's `-d` does: the depth's prompt runs once, untimed, and each run then truncates the
+    /// cache back to it.
+    ///
     /// Each test runs once untimed first (tg with one token, as llama-bench warms up), then
     /// `repetitions` timed runs. Results come in the order pp, tg. Blocks the calling thread; throws
     /// `busy` if a generation is running in this context.
     public func benchmark(_ options: BenchmarkOptions = BenchmarkOptions()) throws -> [BenchmarkResult] {
         try options.validate()
-        let needed = max(options.promptTokens, options.generatedTokens)
+        let needed = max(options.promptTokens, options.generatedTokens) + options.depth
         guard needed <= contextLimit else {
             throw EngineError.invalidParameter("\(needed) tokens do not fit the context of \(contextLimit)")
         }
@@ -90,7 +102,8 @@ extension GenerationContext {
 
     private func measure(_ options: BenchmarkOptions) throws -> [BenchmarkResult] {
         let network = model.network
-        let cache = KVCache(shape: network.shape, capacity: max(options.promptTokens, options.generatedTokens),
+        let depth = options.depth
+        let cache = KVCache(shape: network.shape, capacity: max(options.promptTokens, options.generatedTokens) + depth,
                             precision: kvPrecision)
         let hidden = FloatBuffer(capacity: 0)
         let logits = FloatBuffer(capacity: network.shape.vocabularySize)
@@ -99,10 +112,18 @@ extension GenerationContext {
         let bos = model.tokenizer.addBOS ? model.tokenizer.bosID : nil
         let firstToken = { (random: inout SeededRandom) in bos ?? random.next(below: vocabulary) }
 
-        func prompt(_ count: Int) throws {
+        // The cache as a run starts: empty, or holding the depth's tokens (computed on first use).
+        var depthComputed = false
+        func startingCache() throws {
+            cache.truncate(to: depthComputed ? depth : 0)
+            guard depth > 0, !depthComputed else { return }
+            try process(depth)
+            depthComputed = true
+        }
+        // `count` prompt tokens after what the cache holds, BOS first as llama-bench's test_prompt.
+        func process(_ count: Int) throws {
             var ids = [firstToken(&random)]
             while ids.count < count { ids.append(random.next(below: vocabulary)) }
-            cache.truncate(to: 0)
             var start = 0
             while start < count {
                 let chunk = ids[start..<min(count, start + Self.prefillChunk)]
@@ -112,8 +133,12 @@ extension GenerationContext {
             }
             network.logits(hidden.pointer, rows: 1, pool: pool, into: logits.pointer)
         }
+        func prompt(_ count: Int) throws {
+            try startingCache()
+            try process(count)
+        }
         func generate(_ count: Int) throws {
-            cache.truncate(to: 0)
+            try startingCache()
             var token = [firstToken(&random)]  // refilled in place: a step allocates nothing
             for _ in 0..<count {
                 try network.forward(token[...], cache: cache, scratch: scratch, pool: pool, hidden: hidden, outputRows: 1,
@@ -139,7 +164,7 @@ extension GenerationContext {
             // Sample standard deviation, as llama-bench's stdev().
             let variance = samples.count > 1
                 ? samples.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(samples.count - 1) : 0
-            return BenchmarkResult(test: test, threads: pool.threadCount, tokensPerSecond: mean,
+            return BenchmarkResult(test: test, threads: pool.threadCount, nDepth: depth, tokensPerSecond: mean,
                                    stddev: variance.squareRoot(), samplesTokensPerSecond: samples, model: modelName,
                                    commit: commit, cpu: cpu, kernels: BenchmarkEnvironment.kernels(),
                                    peakResidentBytes: BenchmarkEnvironment.peakResidentBytes(),

@@ -39,6 +39,7 @@ struct CLITests {
             (["inspect", "--dequantize"], "--dequantize needs --tensor"),
             (["bench", "--kernel-rates", "--memory-bandwidth"], "--memory-bandwidth and --kernel-rates are separate runs"),
             (["bench", "--cache-type", "q8_0"], "'f16' and 'f32'"),
+            (["bench", "--n-depth", "0,x"], "--n-depth takes non-negative integers"),
         ]
         for (arguments, message) in cases {
             let run = try Self.phoenix(arguments)
@@ -108,6 +109,27 @@ struct CLITests {
             let q = Float(block[16 + l] & 0x0F)
             #expect(first[l] == d * scale * q - dmin * minimum)
         }
+    }
+
+    /// `--n-depth` runs each test on top of a filled cache and names it as llama-bench does; a depth the
+    /// model's context cannot hold is refused before anything runs.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable.path) && TestEnvironment.defaultModelTestsEnabled,
+                   "phoenix or the default model missing"))
+    func benchDepthStartsFromAFilledCache() throws {
+        let table = try Self.phoenix("bench", "-p", "8", "-n", "2", "-d", "0,24", "-t", "1", "-r", "1")
+        #expect(table.status == 0, "\(table.stderr)")
+        // The test column of each row: | model | threads | test | t/s |
+        let tests = table.stdout.split(separator: "\n").compactMap { line -> String? in
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            return line.hasPrefix("| gemma") && cells.count == 4 ? cells[2] : nil
+        }
+        #expect(tests == ["pp8", "tg2", "pp8 @ d24", "tg2 @ d24"], "\(table.stdout)")
+        let json = try Self.phoenix("bench", "-p", "0", "-n", "2", "-d", "24", "-t", "1", "-r", "1", "--json")
+        let results = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(results.count == 1 && results[0]["test"] as? String == "tg2" && results[0]["n_depth"] as? Int == 24)
+        let deep = try Self.phoenix("bench", "-p", "512", "-n", "0", "-d", "32700", "-r", "1")
+        #expect(deep.status != 0 && deep.stderr.contains("33212 positions") && deep.stderr.contains("context of 32768"),
+                "\(deep.stderr)")
     }
 
     /// `PHOENIX_WIDE_KERNELS=0` puts every command on the 256-bit kernels, as on a CPU without AVX-512:

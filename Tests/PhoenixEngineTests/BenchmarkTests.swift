@@ -17,6 +17,7 @@ struct BenchmarkTests {
         #expect(results.map(\.test) == ["pp8", "tg4"])
         for result in results {
             #expect(result.threads == 2)
+            #expect(result.nDepth == 0)
             #expect(result.tokensPerSecond > 0 && result.tokensPerSecond.isFinite)
             #expect(result.stddev >= 0)
             #expect(result.samplesTokensPerSecond.count == 2)
@@ -39,7 +40,7 @@ struct BenchmarkTests {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let object = try #require(JSONSerialization.jsonObject(with: encoder.encode(results[0])) as? [String: Any])
-        for key in ["test", "threads", "tokens_per_second", "stddev", "model", "commit", "cpu", "kernels",
+        for key in ["test", "threads", "n_depth", "tokens_per_second", "stddev", "model", "commit", "cpu", "kernels",
                     "peak_resident_bytes", "type_k", "type_v"] {
             #expect(object[key] != nil, "missing \(key)")
         }
@@ -51,6 +52,13 @@ struct BenchmarkTests {
         #expect(throws: EngineError.self) { try context.benchmark(BenchmarkOptions(promptTokens: 0, generatedTokens: 0)) }
         #expect(throws: EngineError.self) { try context.benchmark(BenchmarkOptions(promptTokens: 8, repetitions: 0)) }
         #expect(throws: EngineError.self) { try context.benchmark(BenchmarkOptions(promptTokens: 32, generatedTokens: 1)) }
+        var deep = BenchmarkOptions(promptTokens: 8, generatedTokens: 1, repetitions: 1)
+        deep.depth = 9  // 8 + 9 positions, one more than the context
+        #expect(throws: EngineError.self) { try context.benchmark(deep) }
+        deep.depth = -1
+        #expect(throws: EngineError.self) { try context.benchmark(deep) }
+        deep.depth = 8
+        #expect(try context.benchmark(deep).map(\.nDepth) == [8, 8])
     }
 
     @Test func timesEachFormatOfTheDecodeMatrices() throws {

@@ -9,10 +9,12 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure prompt processing and text generation speed, as llama.cpp's llama-bench does.",
         discussion: """
             pp<P>: one pass over P tokens (BOS, then random ids) into an empty cache. tg<N>: N single-token \
-            decode steps from an empty cache. Each test runs once untimed, then --repetitions times; the \
-            table shows the mean tokens/s and its standard deviation. --threads takes a comma-separated \
-            list (e.g. 1,2). With --json, prints one JSON array of objects {"test", "threads", \
-            "tokens_per_second", "stddev", "model", "commit", "cpu", "kernels", "peak_resident_bytes", ...}. \
+            decode steps from an empty cache. With --n-depth D both start from a cache that already holds \
+            D tokens (a prompt of random ids, processed once and untimed), shown as "tg128 @ d4096". Each \
+            test runs once untimed, then --repetitions times; the table shows the mean tokens/s and its \
+            standard deviation. --threads and --n-depth take comma-separated lists (e.g. 1,2). With --json, \
+            prints one JSON array of objects {"test", "threads", "n_depth", "tokens_per_second", "stddev", \
+            "model", "commit", "cpu", "kernels", "peak_resident_bytes", ...}. \
             "commit" is $PHOENIX_COMMIT if set, else `git rev-parse --short HEAD` in the executable's \
             folder, else "unknown". --memory-bandwidth measures the memory read rate instead. \
             --kernel-rates times each weight format's decode product on a matrix of the model small \
@@ -33,6 +35,11 @@ struct BenchCommand: ParsableCommand {
             help: ArgumentHelp("Threads, or a comma-separated list; 0 means every available core.", valueName: "n,..."))
     var threads = "0"
 
+    @Option(name: [.customShort("d"), .customLong("n-depth")],
+            help: ArgumentHelp("Tokens already in the cache when each test starts, or a comma-separated list.",
+                               valueName: "n,..."))
+    var depths = "0"
+
     @Option(name: [.customShort("r"), .customLong("repetitions")], help: "Timed runs of each test.")
     var repetitions = 5
 
@@ -51,17 +58,27 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Time each weight format's decode kernel with its matrix in the caches, against memory's read rate.")
     var kernelRates = false
 
-    var threadCounts: [Int] { threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    var threadCounts: [Int] { Self.integers(threads) }
+    var depthCounts: [Int] { Self.integers(depths) }
+
+    /// The comma-separated integers of `list`; an entry that is not one is left out (`validate` checks).
+    static func integers(_ list: String) -> [Int] {
+        list.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// Whether `list` is one or more non-negative integers separated by commas.
+    static func isCountList(_ list: String) -> Bool {
+        let counts = integers(list)
+        return !counts.isEmpty && counts.count == list.split(separator: ",").count && !counts.contains { $0 < 0 }
+    }
 
     func validate() throws {
         if promptTokens < 0 || generatedTokens < 0 { throw ValidationError("-p and -n must not be negative") }
         if memoryBandwidth && kernelRates { throw ValidationError("--memory-bandwidth and --kernel-rates are separate runs") }
         if promptTokens == 0 && generatedTokens == 0 && !memoryBandwidth && !kernelRates { throw ValidationError("-p and -n are both 0") }
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
-        let counts = threadCounts
-        if counts.isEmpty || counts.count != threads.split(separator: ",").count || counts.contains(where: { $0 < 0 }) {
-            throw ValidationError("--threads takes non-negative integers separated by commas")
-        }
+        if !Self.isCountList(threads) { throw ValidationError("--threads takes non-negative integers separated by commas") }
+        if !Self.isCountList(depths) { throw ValidationError("--n-depth takes non-negative integers separated by commas") }
         if bufferMiB < 1 { throw ValidationError("--buffer-mib must be at least 1") }
     }
 
@@ -69,20 +86,28 @@ struct BenchCommand: ParsableCommand {
         if memoryBandwidth { return try runMemoryBandwidth() }
         if kernelRates { return try runKernelRates() }
         let loaded = try model.load()
+        let positions = max(promptTokens, generatedTokens) + (depthCounts.max() ?? 0)
+        let trained = loaded.network.shape.contextLength
+        if positions > trained {
+            throw CommandError("the tests need \(positions) positions (the larger of -p and -n, plus the largest --n-depth), "
+                               + "more than the model's context of \(trained)")
+        }
         var options = BenchmarkOptions(promptTokens: promptTokens, generatedTokens: generatedTokens, repetitions: repetitions)
         options.commit = BenchmarkEnvironment.commit()
         var results: [BenchmarkResult] = []
         if !json { print(BenchTable.header) }
         for count in threadCounts {
-            let context = GenerationContext(model: loaded, threads: count,
-                                            contextLimit: max(promptTokens, generatedTokens, 1), kvPrecision: cacheType)
-            do {
-                for result in try context.benchmark(options) {
-                    results.append(result)
-                    if !json { print(BenchTable.row(result)); fflush(nil) }
+            let context = GenerationContext(model: loaded, threads: count, contextLimit: max(positions, 1), kvPrecision: cacheType)
+            for depth in depthCounts {
+                options.depth = depth
+                do {
+                    for result in try context.benchmark(options) {
+                        results.append(result)
+                        if !json { print(BenchTable.row(result)); fflush(nil) }
+                    }
+                } catch let error as EngineError {
+                    throw CommandError(error.description)
                 }
-            } catch let error as EngineError {
-                throw CommandError(error.description)
             }
         }
         if json {
@@ -164,13 +189,14 @@ struct KernelRatesReport: Encodable {
 /// llama-bench's markdown table, with the columns that matter on one CPU.
 enum BenchTable {
     static let header = """
-        | model                          | threads |   test |              t/s |
-        | ------------------------------ | ------: | -----: | ---------------: |
+        | model                          | threads |            test |              t/s |
+        | ------------------------------ | ------: | --------------: | ---------------: |
         """
 
     static func row(_ r: BenchmarkResult) -> String {
         let rate = String(format: "%.2f ± %.2f", r.tokensPerSecond, r.stddev)
+        let test = r.nDepth > 0 ? "\(r.test) @ d\(r.nDepth)" : r.test  // llama-bench's spelling
         return "| \(r.model.padding(toLength: 30, withPad: " ", startingAt: 0)) | \(String(r.threads).leftPadding(7)) "
-            + "| \(r.test.leftPadding(6)) | \(rate.leftPadding(16)) |"
+            + "| \(test.leftPadding(15)) | \(rate.leftPadding(16)) |"
     }
 }
