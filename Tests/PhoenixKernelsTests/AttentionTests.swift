@@ -74,6 +74,67 @@ import Testing
         }
     }
 
+    /// A piece's 512-bit loops (`WideKernels.attentionScores` and `attentionWeightedSums`, where the CPU
+    /// has them) give the 256-bit loops' bits: a lone last key, pieces cut into runs by blocks, rows asked
+    /// for ahead or not, keys and values in either precision.
+    @Test(arguments: [(1, 16, 1), (2, 32, 7), (3, 256, 2), (63, 32, 7), (64, 256, 16), (45, 48, 64)])
+    func wideAndNarrowPiecesGiveTheSameBits(count: Int, headDim: Int, blockSize: Int) throws {
+        let positions = 5..<5 + count, stride = 2 * headDim
+        for precision in KVPrecision.allCases {
+            for prefetching in [false, true] {
+                var rng = SplitMix64(seed: UInt64(count * 1000 + headDim + blockSize))
+                let blocks = (positions.upperBound + blockSize - 1) / blockSize
+                var table = (0..<Int32(blocks)).map { $0 }
+                table.shuffle(using: &rng)
+                let queries = rng.floats(4 * headDim, in: -2...2)
+                let storeK = stored(rng.floats(blocks * blockSize * stride, in: -2...2), precision)
+                let storeV = stored(rng.floats(blocks * blockSize * stride), precision)
+                var results: [[UInt32]] = []
+                try Int16DotTests.withEachKernelWidth { _ in
+                    var scores = [Float](repeating: 0, count: 4 * Kernels.attentionSplit)
+                    var partial = [Float](repeating: .nan, count: Kernels.partialStride(headDim: headDim))
+                    storeK.withUnsafeBytes { k in storeV.withUnsafeBytes { v in table.withUnsafeBufferPointer { t in
+                        let keys = KVBlocks(base: k.baseAddress! + headDim * precision.bytes, precision: precision,
+                                            blockTable: t.baseAddress!, blockSize: blockSize, positionStride: stride)
+                        let values = KVBlocks(base: v.baseAddress!, precision: precision, blockTable: t.baseAddress!,
+                                              blockSize: blockSize, positionStride: stride)
+                        Kernels.attendFourHeadsPiece(queries: queries, keys: keys, values: values, positions: positions,
+                                                     headDim: headDim, scale: 0.17, scores: &scores, prefetching: prefetching,
+                                                     into: &partial)
+                    } } }
+                    #expect(partial.allSatisfy { !$0.isNaN })
+                    results.append(partial.map(\.bitPattern))
+                }
+                #expect(results.count == (Kernels.wideKernelsAvailable ? 2 : 1))
+                #expect(results.allSatisfy { $0 == results[0] }, "\(precision), prefetching \(prefetching)")
+            }
+        }
+    }
+
+    /// `mergeFourHeads` is its definition written out with scalars: piece i's weight w_i = exp(m_i − max m),
+    /// each output value the FMAs of its pieces' values and weights in order, times 1 / Σ l_i · w_i.
+    @Test func mergeIsItsDefinition() {
+        var rng = SplitMix64(seed: 77)
+        let (pieces, headDim) = (5, 32), stride = Kernels.partialStride(headDim: headDim)
+        var partials = rng.floats(pieces * stride, in: -2...2)
+        for i in 0..<pieces {
+            for h in 0..<4 { partials[i * stride + 4 * headDim + 4 + h] = abs(partials[i * stride + 4 * headDim + 4 + h]) + 0.5 }
+        }
+        var out = [Float](repeating: .nan, count: 4 * headDim)
+        Kernels.mergeFourHeads(partials, pieces: pieces, headDim: headDim, into: &out)
+        for h in 0..<4 {
+            let maxima = (0..<pieces).map { partials[$0 * stride + 4 * headDim + h] }, largest = maxima.max()!
+            let weights = maxima.map { expf($0 - largest) }
+            var total: Float = 0
+            for i in 0..<pieces { total = total.addingProduct(partials[i * stride + 4 * headDim + 4 + h], weights[i]) }
+            for d in 0..<headDim {
+                var sum: Float = 0
+                for i in 0..<pieces { sum = sum.addingProduct(partials[i * stride + h * headDim + d], weights[i]) }
+                #expect(out[h * headDim + d].bitPattern == (sum * (1 / total)).bitPattern, "head \(h), value \(d)")
+            }
+        }
+    }
+
     /// `floats` as a KV store of `precision` holds them: halves rounded as `Kernels.storeHalves` does.
     func stored(_ floats: [Float], _ precision: KVPrecision) -> [UInt8] {
         switch precision {
