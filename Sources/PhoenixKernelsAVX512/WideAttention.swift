@@ -5,7 +5,7 @@ import CPhoenixX86
 /// (each head's eight lanes as the 256-bit kernel keeps them, a key's eight dimensions in both halves),
 /// and the weighted sums of the values sixteen dimensions a register. Every score and every output
 /// value is the same chain of FMAs as in the 256-bit loops, so the bits are theirs; half as many FMAs
-/// do it. Attention is most of the work once a context runs to thousands of positions.
+/// do it. Attention is much of the work once a context runs to thousands of positions.
 extension WideKernels {
     /// `count` consecutive key or value rows of one head, `strideBytes` apart from `first`, stored as
     /// halves or as floats.

@@ -25,9 +25,6 @@ static inline __attribute__((always_inline, target("avx2"))) __m128i phoenix_hig
 static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_pack_int16(__m256i a, __m256i b) {
     return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
 }
-// `v`, from an empty piece of assembly: LLVM can no longer see how it was computed. Where it knows
-// the range of a vector's lanes it rewrites some instructions as others; a masked subtraction of 16 from
-// nibbles (0...15) became an OR and a masked move, two instructions instead of one.
 // The upper half of a 512-bit float register, and one made of two 256-bit halves: the
 // intrinsics for them are macros (their lane index is an immediate), which Swift does not import.
 static inline __attribute__((always_inline, target("avx512f,avx512dq"))) __m256 phoenix_high256_ps(__m512 v) {
@@ -36,7 +33,9 @@ static inline __attribute__((always_inline, target("avx512f,avx512dq"))) __m256 
 static inline __attribute__((always_inline, target("avx512f,avx512dq"))) __m512 phoenix_join256_ps(__m256 low, __m256 high) {
     return _mm512_insertf32x8(_mm512_castps256_ps512(low), high, 1);
 }
-
+// `v`, from an empty piece of assembly: LLVM can no longer see how it was computed. Where it knows
+// the range of a vector's lanes it rewrites some instructions as others; a masked subtraction of 16 from
+// nibbles (0...15) became an OR and a masked move, two instructions instead of one.
 static inline __attribute__((always_inline, target("avx512f"))) __m512i phoenix_opaque512(__m512i v) {
     __asm__("" : "+v"(v));
     return v;
