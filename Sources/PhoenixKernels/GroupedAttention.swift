@@ -249,8 +249,8 @@ extension Kernels {
             }
             // The sums go through `out`, a piece at a time, so each piece's weight is worked out once
             // rather than once per eight dimensions: with the pieces inside the dimensions' loop, merging
-            // took a twelfth of a prompt's time 8,192 positions deep, and prompts there ran 1.13–1.17
-            // times as fast without it (one thread). Each value is the same chain of FMAs over the
+            // took a twelfth of a prompt's time 8,192 positions deep, and prompts there run 1.13–1.17
+            // times as fast this way (one thread). Each value is the same chain of FMAs over the
             // pieces in order either way.
             let inverse = 1 / total, o = UnsafeMutableRawPointer(out + h * headDim)
             o.initializeMemory(as: Float.self, repeating: 0, count: headDim)
