@@ -1,9 +1,9 @@
 #if arch(x86_64)
 import CPhoenixX86
 
-/// `Kernels.attendFourHeadsPiece`'s two loops in 512-bit registers: the scores two keys a register
-/// (each key's eight lanes for one head as the 256-bit kernel keeps them), and the weighted sums of the
-/// values sixteen dimensions a register. Every score and every output value is the same chain of FMAs
+/// `Kernels.attendFourHeadsPiece`'s two loops in 512-bit registers: the scores in each head's eight
+/// lanes as the 256-bit kernel keeps them (two heads or two keys a register), and the weighted sums of
+/// the values sixteen dimensions a register. Every score and every output value is the same chain of FMAs
 /// as in the 256-bit loops, so the bits are theirs; half as many FMAs do it. Attention is much of the
 /// work once a context runs to thousands of positions.
 extension WideKernels {
@@ -45,8 +45,8 @@ extension WideKernels {
                                : promptScores(queries, headDim, keys, floatKeyPair, record)
         }
         // A decoded token's: two heads a register (a key's eight dimensions in both halves), two keys a
-        // pass. Its keys come from memory, and the prompts' loop decoded 0.97 times as fast (8,192
-        // positions deep, one thread).
+        // pass. Its keys come from memory. With the prompts' two loops it decoded 0.97 times as fast
+        // (8,192 positions deep, one thread, eight ABBA pairs), and with four keys a pass 0.90–0.94.
         let rowLines = (headDim * (keys.halves ? 2 : 4) + 63) / 64
         @inline(__always) func ask(_ row: UnsafeRawPointer) {
             for line in 0..<rowLines { phoenix_prefetch(row + 64 * line) }
@@ -160,7 +160,8 @@ extension WideKernels {
     ///
     /// A prompt's token takes thirty-two dimensions a pass, eight chains of FMAs; sixteen (four chains)
     /// ran at the chains' latency. A decoded token (`decoding`), whose value rows were asked for during
-    /// its scores, keeps sixteen: thirty-two decoded 0.97 times as fast (8,192 positions deep).
+    /// its scores, keeps sixteen, as it keeps its scores loop: with both of the prompts' loops it decoded
+    /// 0.97 times as fast (8,192 positions deep); the noise did not tell which loop cost it.
     @inline(never)
     public static func attentionWeightedSums(scores: UnsafePointer<Float>, scoreStride: Int, values: AttentionRows,
                                              headDim: Int, decoding: Bool, into partial: UnsafeMutablePointer<Float>) {
