@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PhoenixKernels
 
 /// Log-probabilities of a row of logits under the model's own distribution (no temperature, no
 /// truncation), as OpenAI's `logprobs` reports them.
@@ -13,10 +14,9 @@ struct LogprobTable {
     /// `logits` must stay valid while the table is used.
     init(_ logits: UnsafeBufferPointer<Float>) {
         self.logits = logits
-        let maximum = logits.max() ?? 0
-        var total: Double = 0
-        for value in logits { total += Double(expf(value - maximum)) }
-        logTotal = maximum + Float(log(total))
+        let largest = Kernels.largestLogit(logits).value
+        let maximum = largest.isFinite ? largest : 0
+        logTotal = maximum + logf(Kernels.exponentialSum(logits, maximum: maximum, scale: 1))
     }
 
     func logprob(_ id: Int) -> Float { logits[id] - logTotal }

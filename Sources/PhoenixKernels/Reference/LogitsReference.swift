@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The definitions of the sampler's passes over a row of logits (`Kernels.largestLogit` and the rest),
+/// one logit at a time, sums in double precision.
+extension Reference {
+    public static func largestLogit(_ logits: UnsafeBufferPointer<Float>) -> (index: Int, value: Float) {
+        var best: Int?
+        for (i, logit) in logits.enumerated() where !logit.isNaN {
+            if best == nil || logit > logits[best!] { best = i }
+        }
+        return best.map { ($0, logits[$0]) } ?? (0, -.infinity)
+    }
+
+    public static func exponentialSum(_ logits: UnsafeBufferPointer<Float>, maximum: Float, scale: Float) -> Float {
+        Float(logits.reduce(0) { $0 + term($1, maximum, scale) })
+    }
+
+    public static func drawnIndex(_ logits: UnsafeBufferPointer<Float>, maximum: Float, scale: Float,
+                                  target: Float) -> Int? {
+        var running: Double = 0
+        for (i, logit) in logits.enumerated() {
+            running += term(logit, maximum, scale)
+            if running > Double(target) { return i }
+        }
+        return nil
+    }
+
+    public static func indices(_ logits: UnsafeBufferPointer<Float>, atLeast threshold: Float,
+                               into indices: UnsafeMutablePointer<Int32>) -> Int {
+        var found = 0
+        for (i, logit) in logits.enumerated() where logit >= threshold {
+            indices[found] = Int32(i)
+            found += 1
+        }
+        return found
+    }
+
+    private static func term(_ logit: Float, _ maximum: Float, _ scale: Float) -> Double {
+        logit.isNaN ? 0 : exp((Double(logit) - Double(maximum)) * Double(scale))
+    }
+}
