@@ -112,14 +112,18 @@ public struct Sampler: Sendable {
                 if limited && count < p.topK { gap *= 2; continue }
                 if !limited && mass(row, count: count, best: best) < p.topP * total { gap *= 2; continue }
             }
-            candidates.withUnsafeMutableBufferPointer { buffer in
-                var ranked = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
-                ranked.sort { a, b in
-                    let x = row[Int(a)], y = row[Int(b)]
-                    return x > y || (x == y && a < b)
+            if limited && p.topK <= 64 && count > 4 * p.topK {
+                count = keepBest(p.topK, of: count, row)  // a flat row: many near the best, few wanted
+            } else {
+                candidates.withUnsafeMutableBufferPointer { buffer in
+                    var ranked = UnsafeMutableBufferPointer(rebasing: buffer[0..<count])
+                    ranked.sort { a, b in
+                        let x = row[Int(a)], y = row[Int(b)]
+                        return x > y || (x == y && a < b)
+                    }
                 }
+                if limited { count = min(count, p.topK) }
             }
-            if limited { count = min(count, p.topK) }
             guard p.topP < 1 else { return count }
             if let kept = nucleus(row, count: count, best: best, total: limited ? mass(row, count: count, best: best) : total) {
                 return kept
@@ -128,6 +132,25 @@ public struct Sampler: Sendable {
             if !limited && !widest { gap *= 2; continue }
             return count
         }
+    }
+
+    /// Leaves the `k` most likely of the first `count` candidates (in id order) at the front, most likely
+    /// first, and returns how many that is: a running list of the best, each newcomer placed after its
+    /// equals. Reads candidate i before it writes anywhere past the list, which never reaches beyond i.
+    private mutating func keepBest(_ k: Int, of count: Int, _ row: UnsafeBufferPointer<Float>) -> Int {
+        var kept = 0
+        for i in 0..<count {
+            let id = candidates[i], logit = row[Int(id)]
+            if kept == k && !(logit > row[Int(candidates[k - 1])]) { continue }
+            var at = min(kept, k - 1)
+            while at > 0 && logit > row[Int(candidates[at - 1])] {
+                candidates[at] = candidates[at - 1]
+                at -= 1
+            }
+            candidates[at] = id
+            kept = min(kept + 1, k)
+        }
+        return kept
     }
 
     /// How many of the ranked candidates top-p keeps: the fewest whose softmax (at temperature 1, over

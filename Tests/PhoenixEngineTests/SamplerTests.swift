@@ -149,6 +149,21 @@ import Testing
         #expect(drawn == [3, 7])
     }
 
+    /// Top-k from a row where thousands of tokens are near the best, and six tie for it: the five with
+    /// the lowest ids.
+    @Test func topKOfAFlatRow() {
+        var rng = SplitMix64(seed: 31)
+        var logits = rng.floats(20_000, in: -1...1)
+        for id in [100, 50, 19_999, 7, 12_000, 3] { logits[id] = 1.5 }
+        for topP: Float in [1, 0.99] {
+            var p = SamplingParameters(); p.temperature = 1_000; p.topK = 5; p.topP = topP; p.seed = 4
+            var sampler = Sampler(p)
+            var drawn = Set<Int>()
+            for _ in 0..<300 { var l = logits; drawn.insert(l.withUnsafeMutableBufferPointer { sampler.sample($0, history: []) }) }
+            #expect(drawn == [3, 7, 50, 100, 12_000], "top-p \(topP)")
+        }
+    }
+
     @Test func minPAloneKeepsTheTokensAtLeastMinPAsLikelyAsTheBest() {
         let logits = Self.vocabularyRow(flat: false, seed: 23)
         let best = logits.max()!
