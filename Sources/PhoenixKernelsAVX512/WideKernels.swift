@@ -111,6 +111,17 @@ public enum WideKernels {
     /// nine paired runs in one process).
     @inline(__always)
     static func forEachRowPair(_ a: RowPairs, _ addBlock: (RowPair, Int, inout Accumulators) -> Void) {
+        forEachRowPair(a, addBlock) { x, y, b, sumsX, sumsY in
+            addBlock(x, b, &sumsX)
+            addBlock(y, b, &sumsY)
+        }
+    }
+
+    /// `forEachRowPair` for a kernel that adds block `b` of two pairs at once (`addBlocks(x, y, b, &sumsX,
+    /// &sumsY)`, each pair's block into its own sums), sharing what the two have in common.
+    @inline(__always)
+    static func forEachRowPair(_ a: RowPairs, _ addBlock: (RowPair, Int, inout Accumulators) -> Void,
+                               together addBlocks: (RowPair, RowPair, Int, inout Accumulators, inout Accumulators) -> Void) {
         let blockBytes = a.rowBytes / max(1, a.blocks)
         var requests = LineRequests(start: a.rows, end: a.chunkEnd, distance: a.prefetchDistance)
         var p = 0
@@ -119,8 +130,7 @@ public enum WideKernels {
             var sumsX = Accumulators(), sumsY = Accumulators()
             for b in 0..<a.blocks {
                 requests.ask(readingAt: x.first + 4 * (b + 1) * blockBytes)
-                addBlock(x, b, &sumsX)
-                addBlock(y, b, &sumsY)
+                addBlocks(x, y, b, &sumsX, &sumsY)
             }
             a.store(p, sumsX)
             a.store(p + 1, sumsY)
