@@ -107,7 +107,8 @@ extension Kernels {
     }
 
     /// e^((l − maximum) · scale) for the run of up to eight logits from `start`; zero in the lanes past the
-    /// row's end and where the logit is NaN.
+    /// row's end, where the logit is NaN, and where the exponent is below −87: `exp` clamps it there to a
+    /// tiny positive number, and a token whose logit is −∞ (banned) must never be drawn.
     @inline(__always)
     static func exponentials(_ logits: UnsafeBufferPointer<Float>, _ start: Int, maximum: Float, scale: Float) -> SIMD8<Float> {
         var v = SIMD8<Float>(repeating: .nan)
@@ -116,8 +117,8 @@ extension Kernels {
         } else {
             for lane in 0..<logits.count - start { v[lane] = logits[start + lane] }
         }
-        let terms = exp((v - SIMD8(repeating: maximum)) * SIMD8(repeating: scale))
-        return terms.replacing(with: 0, where: v .!= v)
+        let exponents = (v - SIMD8(repeating: maximum)) * SIMD8(repeating: scale)
+        return exp(exponents).replacing(with: 0, where: (v .!= v) .| (exponents .< -87))
     }
 
     /// The eight lanes summed in a fixed order: halves, then quarters, then the last two.

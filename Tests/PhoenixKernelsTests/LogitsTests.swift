@@ -73,7 +73,8 @@ import Testing
             var ends: [Double] = []  // where each index's share ends, in double precision
             var running: Double = 0
             for logit in logits {
-                running += logit.isNaN ? 0 : Foundation.exp(Double(logit) - Double(maximum))
+                let exponent = Double(logit) - Double(maximum)
+                running += logit.isNaN || exponent < -87 ? 0 : Foundation.exp(exponent)
                 ends.append(running)
             }
             var compared = 0
@@ -84,12 +85,29 @@ import Testing
                 let fast = Kernels.drawnIndex(row, maximum: maximum, scale: 1, target: target)
                 let slow = Reference.drawnIndex(row, maximum: maximum, scale: 1, target: target)
                 #expect(fast == slow, "count \(count), target \(target) of \(total)")
-                if let fast { #expect(!logits[fast].isNaN) }
+                if let fast { #expect(logits[fast] > -.infinity, "drew \(logits[fast])") }  // never NaN, never −∞
                 compared += 1
             }
             #expect(compared > 300)
             // Past the sum there is nothing to draw.
             #expect(Kernels.drawnIndex(row, maximum: maximum, scale: 1, target: total * 1.001) == nil)
+        }
+    }
+
+    /// A banned token (logit −∞) and one far below the best weigh nothing, even for a draw of zero or of
+    /// just under the sum.
+    @Test func aDrawNeverLandsOnATokenWithoutWeight() {
+        var logits = [Float](repeating: -.infinity, count: 21)
+        logits[1] = -300
+        logits[9] = 2
+        logits[20] = -150
+        logits.withUnsafeBufferPointer { row in
+            let total = Kernels.exponentialSum(row, maximum: 2, scale: 1)
+            #expect(total == 1)
+            for target: Float in [0, 0.5, total.nextDown] {
+                #expect(Kernels.drawnIndex(row, maximum: 2, scale: 1, target: target) == 9, "target \(target)")
+            }
+            #expect(Kernels.drawnIndex(row, maximum: 2, scale: 1, target: total) == nil)
         }
     }
 

@@ -39,7 +39,9 @@ extension Reference {
         return found
     }
 
+    /// Below e^−87 a term counts as nothing, as in the kernels.
     private static func term(_ logit: Float, _ maximum: Float, _ scale: Float) -> Double {
-        logit.isNaN ? 0 : exp((Double(logit) - Double(maximum)) * Double(scale))
+        let exponent = (Double(logit) - Double(maximum)) * Double(scale)
+        return logit.isNaN || exponent < -87 ? 0 : exp(exponent)
     }
 }
