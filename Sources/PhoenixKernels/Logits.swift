@@ -106,6 +106,43 @@ extension Kernels {
         return found
     }
 
+    /// Writes the indices of the `count` largest logits, largest first (the lower index first among
+    /// equals), to `indices` (room for `count`) and returns how many that is: fewer when the row is
+    /// shorter or holds NaNs. A running list of the best; once it is full, a run of eight with none
+    /// above its last is passed over whole, so for a few from a whole row the pass is about a compare
+    /// per eight logits.
+    public static func largestLogits(_ logits: UnsafeBufferPointer<Float>, count: Int,
+                                     into indices: UnsafeMutablePointer<Int32>) -> Int {
+        guard count > 0, let base = logits.baseAddress else { return 0 }
+        var kept = 0
+        var floor = -Float.infinity  // what a logit must beat to enter a full list
+        @inline(__always) func offer(_ i: Int) {
+            let logit = base[i]
+            guard kept < count ? !logit.isNaN : logit > floor else { return }
+            var at = min(kept, count - 1)
+            while at > 0 && logit > base[Int(indices[at - 1])] {
+                indices[at] = indices[at - 1]
+                at -= 1
+            }
+            indices[at] = Int32(i)
+            kept = min(kept + 1, count)
+            if kept == count { floor = base[Int(indices[count - 1])] }
+        }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        while i + 8 <= logits.count {
+            if kept < count || any(raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) .> SIMD8(repeating: floor)) {
+                for j in i..<i + 8 { offer(j) }
+            }
+            i += 8
+        }
+        while i < logits.count {
+            offer(i)
+            i += 1
+        }
+        return kept
+    }
+
     /// e^((l − maximum) · scale) for the run of up to eight logits from `start`; zero in the lanes past the
     /// row's end, where the logit is NaN, and where the exponent is below −87: `exp` clamps it there to a
     /// tiny positive number, and a token whose logit is −∞ (banned) must never be drawn.

@@ -112,6 +112,18 @@ import Testing
     }
 
     @Test(arguments: [1, 7, 8, 9, 17, 1000, 4099])
+    func largestLogitsMatchReference(count: Int) {
+        var logits = Self.row(count, seed: 400 + UInt64(count))
+        if count > 20 { for i in Swift.stride(from: 3, to: count, by: count / 5) { logits[i] = 6.5 } }  // ties at the top
+        for wanted in [0, 1, 2, 5, 20, count, count + 3] {
+            var fast = [Int32](repeating: -1, count: max(1, wanted)), slow = fast
+            let found = logits.withUnsafeBufferPointer { Kernels.largestLogits($0, count: wanted, into: &fast) }
+            let expected = logits.withUnsafeBufferPointer { Reference.largestLogits($0, count: wanted, into: &slow) }
+            #expect(found == expected && fast == slow, "count \(count), wanted \(wanted)")
+        }
+    }
+
+    @Test(arguments: [1, 7, 8, 9, 17, 1000, 4099])
     func indicesMatchReference(count: Int) {
         let logits = Self.row(count, seed: 300 + UInt64(count))
         for threshold: Float in [-.infinity, -5, 0, 5.5, 100] {

@@ -24,13 +24,9 @@ struct LogprobTable {
     /// The `count` most likely tokens, most likely first (lower id first among equals).
     func top(_ count: Int) -> [TokenLogprob] {
         guard count > 0 else { return [] }
-        var best: [(id: Int, logit: Float)] = []
-        best.reserveCapacity(count + 1)
-        for (id, logit) in logits.enumerated() where best.count < count || logit > best[best.count - 1].logit {
-            let place = best.firstIndex { logit > $0.logit } ?? best.count
-            best.insert((id, logit), at: place)
-            if best.count > count { best.removeLast() }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { ids in
+            let found = Kernels.largestLogits(logits, count: count, into: ids.baseAddress!)
+            return (0..<found).map { TokenLogprob(id: Int(ids[$0]), logprob: logits[Int(ids[$0])] - logTotal) }
         }
-        return best.map { TokenLogprob(id: $0.id, logprob: $0.logit - logTotal) }
     }
 }

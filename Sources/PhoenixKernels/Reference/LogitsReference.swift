@@ -39,6 +39,14 @@ extension Reference {
         return found
     }
 
+    public static func largestLogits(_ logits: UnsafeBufferPointer<Float>, count: Int,
+                                     into indices: UnsafeMutablePointer<Int32>) -> Int {
+        let ranked = logits.indices.filter { !logits[$0].isNaN }
+            .sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+        for (place, i) in ranked.prefix(max(0, count)).enumerated() { indices[place] = Int32(i) }
+        return min(max(0, count), ranked.count)
+    }
+
     /// Below e^−87 a term counts as nothing, as in the kernels.
     private static func term(_ logit: Float, _ maximum: Float, _ scale: Float) -> Double {
         let exponent = (Double(logit) - Double(maximum)) * Double(scale)
