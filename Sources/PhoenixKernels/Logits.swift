@@ -1,7 +1,8 @@
-/// Passes over a row of logits for the sampler, eight lanes at a time. A row is the whole vocabulary
-/// (262,144 logits for Gemma 3), so each pass reads a megabyte for every token a sampler picks. Drawn at
-/// temperature 0.8 from the whole row with scalar code (libm's `expf`, an array of candidates), the
-/// default model decoded at 125 tokens/s on one thread of a Zen 5; with these passes, at 140.
+/// Passes over a row of logits for the sampler and the server's logprobs, eight lanes at a time. A row is
+/// the whole vocabulary (262,144 logits for Gemma 3), so each pass reads a megabyte for every token a
+/// sampler picks. Drawn at temperature 0.8 from the whole row with scalar code (libm's `expf`, an array
+/// of candidates), the default model decoded at 125 tokens/s on one thread of a Zen 5; with these
+/// passes, at 140.
 ///
 /// NaN logits, which only a broken model produces, are passed over: never the largest, never counted in
 /// a sum, never at least a threshold.
