@@ -153,7 +153,8 @@ import Testing
         #expect(quantized.activations.values[40] == -32767)
     }
 
-    /// The second layout holds each block's values at even positions, then those at odd positions.
+    /// The second layout holds each block's values at even positions, then those at odd positions; the
+    /// half sums are those of each block's first and last 16 values.
     @Test func evenOddLayoutHoldsTheSameValues() {
         var rng = SplitMix64(seed: 5)
         let quantized = Quantized(rng.floats(2 * 96, in: -3...3), tokens: 2, columns: 96)
@@ -163,6 +164,9 @@ import Testing
                 #expect(a.evenOdd[32 * block + i] == a.values[32 * block + 2 * i], "block \(block), value \(2 * i)")
                 #expect(a.evenOdd[32 * block + 16 + i] == a.values[32 * block + 2 * i + 1], "block \(block), value \(2 * i + 1)")
             }
+            let low = (0..<16).reduce(Int32(0)) { $0 + Int32(a.values[32 * block + $1]) }
+            let high = (16..<32).reduce(Int32(0)) { $0 + Int32(a.values[32 * block + $1]) }
+            #expect(a.lowHalfSums[block] == low && a.highHalfSums[block] == high, "block \(block)")
         }
     }
 

@@ -25,6 +25,13 @@ static inline __attribute__((always_inline, target("avx2"))) __m128i phoenix_hig
 static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_pack_int16(__m256i a, __m256i b) {
     return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
 }
+// Sixteen int16 lanes as their eight at even positions, then their eight at odd ones: `vpshufb` sorts
+// each 128-bit half, and its 64-bit quarters are put in order as in `phoenix_pack_int16`.
+static inline __attribute__((always_inline, target("avx2"))) __m256i phoenix_evens_then_odds_int16(__m256i v) {
+    const __m256i order = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
+                                           0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+    return _mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, order), 0xD8);
+}
 // The upper half of a 512-bit float register, and one made of two 256-bit halves: the
 // intrinsics for them are macros (their lane index is an immediate), which Swift does not import.
 static inline __attribute__((always_inline, target("avx512f,avx512dq"))) __m256 phoenix_high256_ps(__m512 v) {
