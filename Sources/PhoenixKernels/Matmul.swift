@@ -32,7 +32,7 @@ extension Kernels {
         let decoding = hasInt16Dot(w.type) ? min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0)) : 0
         if decoding > 0 {
             withInt16Activations(x, tokens: decoding, columns: columns, pool: pool) { activations in
-                pool.forEachChunk(w.rows, chunk: decodeChunk(rows: w.rows, pool),
+                pool.forEachShare(w.rows, granule: decodeGranule, key: decodeKey(bytes: w.rows * w.rowBytes, tokens: decoding),
                                   MatrixDecode(w: w, activations: activations, out: out, stride: stride))
             }
         }
@@ -73,8 +73,8 @@ extension Kernels {
         let decoding = min(tokens, decodeTokens ?? (tokens == 1 ? 1 : 0))
         if decoding > 0 {
             withInt16Activations(x, tokens: decoding, columns: columns, pool: pool) { activations in
-                let rows = weights.reduce(0) { $0 + $1.rows }
-                pool.forEachChunk(rows, chunk: decodeChunk(rows: rows, pool),
+                let rows = weights.reduce(0) { $0 + $1.rows }, bytes = weights.reduce(0) { $0 + $1.rows * $1.rowBytes }
+                pool.forEachShare(rows, granule: decodeGranule, key: decodeKey(bytes: bytes, tokens: decoding),
                                   GroupDecode(weights: weights, outs: outs, activations: activations))
             }
         }
@@ -106,21 +106,24 @@ extension Kernels {
         for offset in Swift.stride(from: 0, to: min(prefetchDistance, rows.count * w.rowBytes), by: 64) { prefetch(start + offset) }
     }
 
-    /// Rows per chunk of a decode matmul: one chunk per thread, in multiples of 16 (whole pairs of pairs
-    /// of rows for the one-token kernels). Few, because a chunk's first bytes are asked for only when a
-    /// thread takes it (`prefetchStart`), and the thread then waits for them: a step's layers are small
-    /// matrices (the default model's Q, K and V together are 676 KB), and at eight chunks per thread
-    /// those waits added up. With two threads on a Zen 5, two chunks per thread decoded 1.11 times as
-    /// fast as eight (eleven paired runs in one process); one, three and four 1.06–1.08 times, 32 0.84
-    /// times. Since the layers' Q5_0 matrices are held in row pairs (commit 1c6195e), one chunk per thread
-    /// decodes 1.038 times as fast as two (the median of 21 paired runs in alternating processes, 0.99–1.06
-    /// but for two pairs during which the machine's speed jumped; its memory read 44–80 GB/s over them),
-    /// and a halving schedule (each thread taking half of what is left, at least an eighth of the rows)
-    /// 0.98–1.03 times: what a chunk's first bytes cost now weighs more than the balance that two chunks
-    /// give when one thread runs slower.
-    static func decodeChunk(rows: Int, _ pool: ThreadPool) -> Int {
-        max(16, (rows / pool.threadCount + 15) / 16 * 16)
-    }
+    /// A decode matmul's rows go out in one share per thread (`ThreadPool.forEachShare`), each a
+    /// multiple of 16 rows (whole pairs of pairs of rows for the one-token kernels). One, because a
+    /// share's first bytes are asked for only when a thread starts it (`prefetchStart`), and the thread
+    /// then waits for them: a step's layers are small matrices (the default model's Q, K and V together
+    /// are 676 KB), and at eight chunks per thread those waits added up. With two threads on a Zen 5,
+    /// two chunks per thread decoded 1.11 times as fast as eight (eleven paired runs in one process);
+    /// one, three and four 1.06–1.08 times, 32 0.84 times. Since the layers' Q5_0 matrices are held in
+    /// row pairs (commit 1c6195e), one chunk per thread decodes 1.038 times as fast as two (the median
+    /// of 21 paired runs in alternating processes, 0.99–1.06 but for two pairs during which the
+    /// machine's speed jumped; its memory read 44–80 GB/s over them), and a halving schedule (each
+    /// thread taking half of what is left, at least an eighth of the rows) 0.98–1.03 times: what a
+    /// chunk's first bytes cost weighs more than the balance that more chunks give when one thread runs
+    /// slower. The shares are learned instead, so that the threads finish together.
+    static let decodeGranule = 16
+
+    /// What a decode product's shares are learned by: its matrices' bytes and its tokens, which the
+    /// same product of every layer shares.
+    static func decodeKey(bytes: Int, tokens: Int) -> Int { bytes &* 64 &+ tokens }
 
     /// The float GEMM: rows dequantized a panel at a time, times every token. A panel per thread, in
     /// memory the pool keeps for its caller, cache-line aligned so no 32-byte load of it straddles two

@@ -21,11 +21,14 @@ public final class ThreadPool: @unchecked Sendable {
     private var callerMemory: UnsafeMutableRawPointer?
     private var callerMemoryBytes = 0
     private var callerMemoryInUse = false
+    /// The shares `forEachShare` has learned, by key. The caller's alone, as `run`.
+    private var shares: LearnedShares
 
     /// `threadCount` threads in all, counting the caller; at least 1.
     public init(threadCount: Int) {
         self.threadCount = max(1, threadCount)
-        shared = SharedState()
+        shared = SharedState(threadCount: self.threadCount)
+        shares = LearnedShares(threadCount: self.threadCount)
         for index in 1..<self.threadCount {
             let context = Unmanaged.passRetained(WorkerContext(shared: shared, index: index))
             var thread = pthread_t()
@@ -43,6 +46,7 @@ public final class ThreadPool: @unchecked Sendable {
         shared.stop()
         for thread in threads { pthread_join(thread, nil) }
         callerMemory?.deallocate()
+        shares.deallocate()
     }
 
     /// Runs `body` with `bytes` of memory (64-byte aligned, contents undefined) that the pool keeps for
@@ -109,6 +113,39 @@ public final class ThreadPool: @unchecked Sendable {
         run(Chunks(task: task, count: count, chunk: chunk, shared: shared))
     }
 
+    /// Runs `task` over `0..<count` in one contiguous share per thread, thread t taking the t-th, each
+    /// share a multiple of `granule` (but the last). The shares are learned, per `key`, from the times
+    /// the threads took the last times with that key, so that they finish together.
+    ///
+    /// Equal shares do not: the other threads start later than the caller (they have to see the fork),
+    /// they read what the caller has just written from its caches, and one core can stream from
+    /// memory faster than another. A decode step's layer products take 15–50 µs; on a 2-core Zen 5
+    /// the caller waited 1.5 µs at each join, and 0.1 ms at the output product's (4% of it), where
+    /// the cores were far apart (a cache line took 0.3–0.5 µs from one to the other). Taking chunks
+    /// as they come would even this out, but each chunk's first bytes cost a wait for memory
+    /// (see `Kernels.decodeGranule`).
+    ///
+    /// Keys that have not been seen get equal shares, and so do ranges too short for every thread to
+    /// take four granules, which teach nothing; one granule or less the caller takes alone.
+    public func forEachShare<Task: ChunkedTask>(_ count: Int, granule: Int, key: Int, _ task: Task) {
+        precondition(granule > 0, "forEachShare: granule must be positive")
+        guard threadCount > 1, count > granule else {
+            if count > 0 { task.run(thread: 0, range: 0..<count) }
+            return
+        }
+        let bounds = shared.shareBounds
+        guard count >= 4 * granule * threadCount else {
+            let equal = max(granule, (count / threadCount + granule - 1) / granule * granule)
+            for t in 0...threadCount { bounds[t] = t == threadCount ? count : min(count, t * equal) }
+            return run(Shares(task: task, bounds: bounds, finishTimes: shared.finishTimes))
+        }
+        let entry = shares.entry(for: key)
+        shares.bounds(entry, count: count, granule: granule, into: bounds)
+        let start = monotonicNanoseconds()
+        run(Shares(task: task, bounds: bounds, finishTimes: shared.finishTimes))
+        shares.learn(entry, bounds: bounds, finishTimes: shared.finishTimes, since: start)
+    }
+
     /// Runs `body(thread, range)` over `0..<count` in chunks of `chunk` (the last may be shorter), each
     /// thread taking the next chunk as soon as it finishes one. A thread that runs slower (another
     /// process on its core, a busier cache) then does less of the work instead of keeping the others
@@ -146,6 +183,108 @@ private struct TaskPointer<Task: ParallelTask>: ParallelTask {
     func run(thread: Int) { pointer.pointee.run(thread: thread) }
 }
 
+/// Thread t takes bounds[t]..<bounds[t + 1] and notes when it finished, as `forEachShare` does.
+private struct Shares<Task: ChunkedTask>: ParallelTask {
+    let task: Task
+    let bounds: UnsafeMutablePointer<Int>
+    let finishTimes: UnsafeMutablePointer<Int>
+
+    func run(thread: Int) {
+        if bounds[thread] < bounds[thread + 1] { task.run(thread: thread, range: bounds[thread]..<bounds[thread + 1]) }
+        // Each thread's time on a cache line of its own, read by the caller after the join.
+        finishTimes[thread * LearnedShares.timeStride] = monotonicNanoseconds()
+    }
+}
+
+/// Nanoseconds of a monotonic clock.
+@inline(__always)
+func monotonicNanoseconds() -> Int {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return time.tv_sec * 1_000_000_000 + time.tv_nsec
+}
+
+/// What `ThreadPool.forEachShare` has learned: for each of a few keys, the fraction of the rows each
+/// thread takes. Memory set aside once; nothing here allocates after `init`.
+struct LearnedShares {
+    /// Keys kept; a decode step of one model uses about five (one per shape of product).
+    static let capacity = 16
+    /// How far one region's times move the shares: enough to settle within a few tokens, little enough
+    /// that one region slowed by something else (another process on a core) moves them little.
+    static let learningRate = 0.25
+    /// Finish times are this many `Int`s apart: 64 bytes, a cache line each.
+    static let timeStride = 8
+
+    let threadCount: Int
+    private let keys: UnsafeMutablePointer<Int>
+    private let fractions: UnsafeMutablePointer<Double>  // [capacity, threadCount]
+    private var used = 0
+    private var nextEvicted = 0
+
+    init(threadCount: Int) {
+        self.threadCount = threadCount
+        keys = .allocate(capacity: Self.capacity)
+        fractions = .allocate(capacity: Self.capacity * threadCount)
+    }
+
+    func deallocate() {
+        keys.deallocate()
+        fractions.deallocate()
+    }
+
+    /// The entry for `key`, made (with equal shares) if there is none; past `capacity` keys, the
+    /// oldest entry makes room.
+    mutating func entry(for key: Int) -> Int {
+        for i in 0..<used where keys[i] == key { return i }
+        let i: Int
+        if used < Self.capacity {
+            i = used
+            used += 1
+        } else {
+            i = nextEvicted
+            nextEvicted = (nextEvicted + 1) % Self.capacity
+        }
+        keys[i] = key
+        for t in 0..<threadCount { fractions[i * threadCount + t] = 1 / Double(threadCount) }
+        return i
+    }
+
+    /// bounds[0...threadCount]: thread t's share is bounds[t]..<bounds[t + 1], every bound but the last
+    /// a multiple of `granule`.
+    func bounds(_ entry: Int, count: Int, granule: Int, into bounds: UnsafeMutablePointer<Int>) {
+        var sum = 0.0
+        bounds[0] = 0
+        for t in 0..<threadCount - 1 {
+            sum += fractions[entry * threadCount + t]
+            let bound = Int((sum * Double(count) / Double(granule)).rounded()) * granule
+            bounds[t + 1] = min(max(bound, bounds[t]), count)
+        }
+        bounds[threadCount] = count
+    }
+
+    /// Moves the entry's fractions toward the rates the threads reached: a thread that took longer for
+    /// its rows gets fewer next time. Each fraction stays within half and one and a half times an
+    /// equal share.
+    func learn(_ entry: Int, bounds: UnsafePointer<Int>, finishTimes: UnsafePointer<Int>, since start: Int) {
+        var total = 0.0
+        for t in 0..<threadCount {
+            let rows = bounds[t + 1] - bounds[t], nanoseconds = finishTimes[t * Self.timeStride] - start
+            guard rows > 0, nanoseconds > 0 else { return }
+            total += Double(rows) / Double(nanoseconds)
+        }
+        let equal = 1 / Double(threadCount)
+        var sum = 0.0
+        for t in 0..<threadCount {
+            let rows = bounds[t + 1] - bounds[t], nanoseconds = finishTimes[t * Self.timeStride] - start
+            let rate = Double(rows) / Double(nanoseconds) / total
+            let f = fractions + entry * threadCount + t
+            f.pointee = min(max((1 - Self.learningRate) * f.pointee + Self.learningRate * rate, equal / 2), 1.5 * equal)
+            sum += f.pointee
+        }
+        for t in 0..<threadCount { fractions[entry * threadCount + t] /= sum }
+    }
+}
+
 /// Each thread takes the next chunk when it finishes one, as `forEachChunk` does.
 private struct Chunks<Task: ChunkedTask>: ParallelTask {
     let task: Task
@@ -178,10 +317,16 @@ private final class SharedState: @unchecked Sendable {
     var task: UnsafeMutablePointer<any ParallelTask>?  // the same, for `run(task:)`
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// `forEachShare`'s: the shares' bounds, and each thread's finish time (a cache line apart).
+    let shareBounds: UnsafeMutablePointer<Int>
+    let finishTimes: UnsafeMutablePointer<Int>
 
-    init() {
+    init(threadCount: Int) {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
+        shareBounds = .allocate(capacity: threadCount + 1)
+        finishTimes = UnsafeMutableRawPointer.allocate(byteCount: 64 * threadCount, alignment: 64)
+            .bindMemory(to: Int.self, capacity: LearnedShares.timeStride * threadCount)
     }
 
     deinit {
@@ -189,6 +334,8 @@ private final class SharedState: @unchecked Sendable {
         pthread_mutex_destroy(mutex)
         wake.deallocate()
         mutex.deallocate()
+        shareBounds.deallocate()
+        finishTimes.deallocate()
     }
 
     func run(_ body: @escaping (Int) -> Void, workers: Int) {
