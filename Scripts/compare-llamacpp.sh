@@ -13,8 +13,11 @@
 # `weight_bytes_per_token`) as a share of each rate: the median decode rate over the median bandwidth,
 # and the median of the rounds' own shares. It also times each weight format's decode kernel with its
 # matrix in the caches (`phoenix bench --kernel-rates`) and prints the decode weight rate those kernel
-# rates and memory allow together, as a share of memory's: the most the decode share can be. --no-bandwidth
-# skips all of this.
+# rates and memory allow together, as a share of memory's: the most the decode share can be. With two
+# threads or more it prints, per round, a cache line's round trip between two threads beside the decode
+# share: a virtual machine's cores may sit next to each other or far apart, and far apart both the
+# memory read and what each of a decode step's forks and joins costs go up. --no-bandwidth skips all of
+# this.
 #
 #   Scripts/compare-llamacpp.sh                         # pp512 and tg128, 2 threads, 3 rounds of 2 repetitions
 #   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [-d DEPTH] [--model PATH] [--json FILE] [--no-bandwidth] [--avx2]
@@ -131,10 +134,13 @@ for path in sorted(glob.glob(os.path.join(work, "phoenix-*.json")), key=round_of
         rates.setdefault((test, r["threads"]), {}).setdefault("phoenix", []).append(r["tokens_per_second"])
         weight_bytes[(test, r["threads"])] = r["weight_bytes_per_token"]
 bandwidth = {}  # (threads, buffer) -> GB/s of each round, in round order; buffer "1 GiB" or "model"
+round_trips = {}  # threads -> ns of each round (a cache line between two of the threads and back)
 for path in sorted(glob.glob(os.path.join(work, "bandwidth-*.json")), key=round_of):
     buffer = "model" if path.endswith("-model.json") else "1 GiB"
     for r in json.load(open(path)):
         bandwidth.setdefault((r["threads"], buffer), []).append(r["gigabytes_per_second"])
+        if buffer == "1 GiB" and r.get("core_round_trip_nanoseconds") is not None:
+            round_trips.setdefault(r["threads"], []).append(r["core_round_trip_nanoseconds"])
 
 rows = []
 print(f"{'test':>13} {'threads':>7} {'llama.cpp t/s':>14} {'Phoenix t/s':>12} {'Phoenix/llama.cpp':>18} {'per round':>10}")
@@ -173,6 +179,16 @@ for row in decode_rows:
 if decode_rows:
     print("(Phoenix's decode weight reads against `phoenix bench --memory-bandwidth` in the same rounds, with a 1 GiB "
           "buffer and one the size of the model file)")
+# A virtual machine's cores may sit next to each other or far apart, and a decode step's forks and joins
+# cost more far apart: per round, the cache line's round trip between two threads next to the share.
+for row in decode_rows:
+    trips = round_trips.get(row["threads"], [])
+    model_shares = row["bandwidth"].get("model", {}).get("round_shares", [])
+    if trips:
+        print(f"{row['test']} {row['threads']} threads, per round: cache-line round trip "
+              + ", ".join(f"{t:.0f}" for t in trips) + " ns; decode share (model-size buffer) "
+              + ", ".join(f"{x:.3f}" for x in model_shares))
+        row["core_round_trip_ns"] = trips
 
 # Per thread count and round: each format's kernel rate in cache, and the decode ceiling they allow with
 # the memory read measured in the same `--kernel-rates` run (each format at the slower of the two).

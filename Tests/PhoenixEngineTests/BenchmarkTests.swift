@@ -2,6 +2,7 @@ import Foundation
 import PhoenixEngine
 import PhoenixKernels
 import PhoenixTestSupport
+import Synchronization
 import Testing
 
 /// `GenerationContext.benchmark` on the default model at tiny sizes: the shape of the results, not speed.
@@ -97,5 +98,27 @@ struct BenchmarkTests {
         // Kernels faster than memory: memory's rate.
         #expect(abs(KernelRates.decodeCeiling([Self.rate("A", bytes: 5, 50)], memoryGigabytesPerSecond: 20) - 20) < 1e-9)
         #expect(KernelRates.decodeCeiling([], memoryGigabytesPerSecond: 20) == 0)
+    }
+}
+
+/// The cache-line round trip `phoenix bench --memory-bandwidth` reports beside the read rate.
+@Suite struct CoreRoundTripTests {
+    @Test func oneThreadHasNone() {
+        #expect(MemoryBandwidth.coreRoundTrip(pool: ThreadPool(threadCount: 1)) == nil)
+    }
+
+    /// With two threads, a time per round trip; with more threads than this machine's cores (each
+    /// hand-over then waits for the scheduler) it still ends, cut short by its 50 ms limits, and the pool
+    /// goes on working.
+    @Test(arguments: [2, 2 * ThreadPool.availableCores + 1])
+    func measuresAndEnds(threads: Int) throws {
+        let pool = ThreadPool(threadCount: threads)
+        let clock = ContinuousClock(), start = clock.now
+        let nanoseconds = try #require(MemoryBandwidth.coreRoundTrip(pool: pool))
+        #expect(nanoseconds > 0 && nanoseconds.isFinite)
+        #expect(clock.now - start < .seconds(5), "six runs of at most 50 ms each, and the hand-overs")
+        let visited = Atomic<Int>(0)
+        pool.parallelFor(100) { range in visited.add(range.count, ordering: .relaxed) }  // the pool still runs regions
+        #expect(visited.load(ordering: .relaxed) == 100)
     }
 }

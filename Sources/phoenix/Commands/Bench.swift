@@ -16,7 +16,9 @@ struct BenchCommand: ParsableCommand {
             prints one JSON array of objects {"test", "threads", "n_depth", "tokens_per_second", "stddev", \
             "model", "commit", "cpu", "kernels", "peak_resident_bytes", ...}. \
             "commit" is $PHOENIX_COMMIT if set, else `git rev-parse --short HEAD` in the executable's \
-            folder, else "unknown". --memory-bandwidth measures the memory read rate instead. \
+            folder, else "unknown". --memory-bandwidth measures the memory read rate instead \
+            and, with two threads or more, how long a cache line takes from one thread to another and \
+            back (the cores of a virtual machine may be far apart, which slows decoding's handovers). \
             --kernel-rates times each weight format's decode product on a matrix of the model small \
             enough for the caches, measures the memory read rate with a buffer the size of the model \
             file, and prints the decode weight rate those allow: each format at the smaller of its \
@@ -125,8 +127,11 @@ struct BenchCommand: ParsableCommand {
             results.append(result)
             if !json {
                 let rate = String(format: "%.2f", result.gigabytesPerSecond)
+                let roundTrip = result.coreRoundTripNanoseconds.map {
+                    String(format: "; a cache line's round trip between two threads: %.0f ns", $0)
+                } ?? ""
                 print("memory read, \(result.threads) threads, \(formatBytes(result.bufferBytes)) buffer: \(rate) GB/s "
-                      + "(median of \(repetitions))")
+                      + "(median of \(repetitions))\(roundTrip)")
             }
         }
         if json { try printJSON(results) }
