@@ -121,7 +121,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// they read what the caller has just written from its caches, and one core can stream from
     /// memory faster than another. A decode step's layer products take 15–50 µs; on a 2-core Zen 5
     /// the caller waited 1.5 µs at each join, and 0.1 ms at the output product's (4% of it), where
-    /// the cores were far apart (a cache line took 0.3–0.5 µs from one to the other). Taking chunks
+    /// the cores were far apart (a cache line's round trip between them 0.4–0.5 µs). Taking chunks
     /// as they come would even this out, but each chunk's first bytes cost a wait for memory
     /// (see `Kernels.decodeGranule`).
     ///
