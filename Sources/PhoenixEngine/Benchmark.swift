@@ -280,9 +280,10 @@ public struct MemoryBandwidthResult: Sendable, Codable, Equatable {
     public var cpu: String
     /// How long a cache line took to go from the pool's first thread to its second and back (the median
     /// of five timed runs of 2,000 round trips), in nanoseconds; nil with one thread. Two cores of a
-    /// virtual machine may sit next to each other or far apart, and it can move them: on a 2-core Zen 5
-    /// guest this read 80–190 ns, with the two-thread memory read at 36–50 GB/s, or 390–950 ns, with
-    /// it at 66–82 GB/s. Decoding forks and joins about 80 times a token, and far apart each costs more.
+    /// virtual machine may sit next to each other or far apart, and the host can move them: on a 2-core
+    /// Zen 5 guest this read 58–137 ns or 407–449 ns over 25 rounds of `Scripts/compare-llamacpp.sh`, and
+    /// the two-thread memory read was 32–50 GB/s next to each other and mostly 53–82 far apart. Decoding
+    /// forks and joins about 80 times a token, and far apart each costs more.
     public var coreRoundTripNanoseconds: Double?
 }
 
