@@ -135,20 +135,15 @@ public struct Sampler: Sendable {
     }
 
     /// Leaves the `k` most likely of the first `count` candidates (in id order) at the front, most likely
-    /// first, and returns how many that is: a running list of the best, each newcomer placed after its
-    /// equals. Reads candidate i before it writes anywhere past the list, which never reaches beyond i.
+    /// first, and returns how many that is: a running list of the best (`Kernels.offerLogit`), each
+    /// newcomer placed after its equals. Candidate i is read before the list, which never reaches beyond
+    /// i, is written.
     private mutating func keepBest(_ k: Int, of count: Int, _ row: UnsafeBufferPointer<Float>) -> Int {
-        var kept = 0
-        for i in 0..<count {
-            let id = candidates[i], logit = row[Int(id)]
-            if kept == k && !(logit > row[Int(candidates[k - 1])]) { continue }
-            var at = min(kept, k - 1)
-            while at > 0 && logit > row[Int(candidates[at - 1])] {
-                candidates[at] = candidates[at - 1]
-                at -= 1
+        var kept = 0, floor = -Float.infinity
+        candidates.withUnsafeMutableBufferPointer { list in
+            for i in 0..<count {
+                Kernels.offerLogit(Int(list[i]), row.baseAddress!, k, list.baseAddress!, &kept, &floor)
             }
-            candidates[at] = id
-            kept = min(kept + 1, k)
         }
         return kept
     }

@@ -132,10 +132,12 @@ extension Kernels {
         return kept
     }
 
-    /// `largestLogits`' step: logit `i` enters the running list if the list has room (and it is not NaN)
-    /// or it beats the list's last, after its equals.
-    @inline(__always)
-    static func offerLogit(_ i: Int, _ base: UnsafePointer<Float>, _ count: Int, _ indices: UnsafeMutablePointer<Int32>,
+    /// `largestLogits`' step, also the sampler's for the candidates of a flat row: logit `i` enters the
+    /// running list of the `count` best (`indices[0..<kept]`, largest first) if the list has room (and it
+    /// is not NaN) or it beats the list's last, `floor`, after its equals. It writes no further into
+    /// `indices` than the list's end, so the list may share its memory with ids still to be offered.
+    @inlinable @inline(__always)
+    public static func offerLogit(_ i: Int, _ base: UnsafePointer<Float>, _ count: Int, _ indices: UnsafeMutablePointer<Int32>,
                            _ kept: inout Int, _ floor: inout Float) {
         let logit = base[i]
         guard kept < count ? !logit.isNaN : logit > floor else { return }
