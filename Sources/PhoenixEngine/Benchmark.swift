@@ -285,6 +285,10 @@ public struct MemoryBandwidthResult: Sendable, Codable, Equatable {
     /// the two-thread memory read was 32–50 GB/s next to each other and mostly 53–82 far apart. Decoding
     /// forks and joins about 80 times a token, and far apart each costs more.
     public var coreRoundTripNanoseconds: Double?
+    /// How long the pool took to fork and join a region with nothing to do (the median of five timed
+    /// runs of 2,000), in nanoseconds; nil with one thread. What each of a decode step's products pays
+    /// on top of its work, at the least.
+    public var forkJoinNanoseconds: Double?
 }
 
 public enum MemoryBandwidth {
@@ -325,6 +329,26 @@ public enum MemoryBandwidth {
         }
         let sorted = timed.withLock { $0 }.sorted()
         return sorted[sorted.count / 2]
+    }
+
+    /// The median of five timed runs of `regions` empty regions of the pool (after one untimed run), in
+    /// nanoseconds per region; nil for a pool of one thread. A run stops early after 50 ms, as
+    /// `coreRoundTrip`'s do, and is timed over the regions it ran.
+    public static func forkJoin(pool: ThreadPool, regions: Int = 2_000) -> Double? {
+        guard pool.threadCount >= 2 else { return nil }
+        struct Nothing: ParallelTask { func run(thread: Int) {} }
+        var timed: [Double] = []
+        for run in 0..<6 {
+            let start = DispatchTime.now().uptimeNanoseconds, deadline = start + 50_000_000
+            var done = 0
+            while done < regions {
+                pool.run(Nothing())
+                done += 1
+                if done % 64 == 0 && DispatchTime.now().uptimeNanoseconds > deadline { break }
+            }
+            if run > 0 { timed.append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(done)) }
+        }
+        return timed.sorted()[timed.count / 2]
     }
 
     /// Reads a `bufferBytes` buffer (filled first, so its pages exist) `repetitions` times, split into
@@ -377,6 +401,7 @@ public enum MemoryBandwidth {
         let sorted = samples.sorted(), middle = sorted.count / 2
         let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
         return MemoryBandwidthResult(threads: pool.threadCount, bufferBytes: lines * lineBytes, gigabytesPerSecond: median, samplesGigabytesPerSecond: samples,
-                                     cpu: BenchmarkEnvironment.cpuModelName(), coreRoundTripNanoseconds: coreRoundTrip(pool: pool))
+                                     cpu: BenchmarkEnvironment.cpuModelName(), coreRoundTripNanoseconds: coreRoundTrip(pool: pool),
+                                     forkJoinNanoseconds: forkJoin(pool: pool))
     }
 }

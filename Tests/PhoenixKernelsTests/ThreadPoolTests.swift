@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import PhoenixKernels
 import Synchronization
 import Testing
@@ -108,5 +109,74 @@ import Testing
             }
         }
         #expect(misplaced.pointee.load(ordering: .relaxed) == 0)
+    }
+
+    /// A task too large for the pool's fork lines is reached through a pointer, a small one copied: both
+    /// arrive whole on every thread. A copied task that holds a reference gives it back after the join.
+    @Test(arguments: [2, 3])
+    func tasksOfEverySizeArriveWhole(threads: Int) {
+        struct Large: ParallelTask {
+            var words: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int,
+                        Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int,
+                        Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int,
+                        Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)
+            let sums: UnsafeMutablePointer<Int>
+            func run(thread: Int) {
+                sums[thread] = withUnsafeBytes(of: words) { $0.bindMemory(to: Int.self).reduce(0, &+) }
+            }
+        }
+        final class Box { let value: Int; init(_ value: Int) { self.value = value } }
+        struct Holding: ParallelTask {
+            let box: Box
+            let seen: UnsafeMutablePointer<Int>
+            func run(thread: Int) { seen[thread] = box.value }
+        }
+        #expect(MemoryLayout<Large>.size > 384)
+        let pool = ThreadPool(threadCount: threads)
+        let sums = UnsafeMutablePointer<Int>.allocate(capacity: threads)
+        defer { sums.deallocate() }
+        for round in 1...50 {
+            var large = Large(words: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                              sums: sums)
+            withUnsafeMutableBytes(of: &large.words) { words in
+                for i in 0..<64 { words.storeBytes(of: round * 1000 + i, toByteOffset: 8 * i, as: Int.self) }
+            }
+            pool.run(large)
+            let expected = 64 * round * 1000 + 63 * 64 / 2
+            #expect((0..<threads).allSatisfy { sums[$0] == expected }, "round \(round)")
+
+            let box = Box(round)
+            weak var held = box
+            let seen = UnsafeMutablePointer<Int>.allocate(capacity: threads)
+            seen.initialize(repeating: 0, count: threads)
+            pool.run(Holding(box: box, seen: seen))
+            #expect((0..<threads).allSatisfy { seen[$0] == round }, "round \(round)")
+            seen.deallocate()
+            _ = consume box
+            #expect(held == nil, "the pool keeps no copy of a task after its join")
+        }
+    }
+
+    /// Workers that have gone to sleep between regions (idle past their spinning) wake for the next,
+    /// also when a region comes just as they fall asleep: regions after pauses of every length from none
+    /// to a few milliseconds all complete. They run on a thread of their own, so that a worker left
+    /// asleep fails the test (after a minute) instead of hanging it.
+    @Test(arguments: [2, 3])
+    func sleepingWorkersWake(threads: Int) {
+        let total = Atomic<Int>(0), finished = DispatchSemaphore(value: 0)
+        let regions = 400
+        Thread {
+            let pool = ThreadPool(threadCount: threads)
+            var generator = SystemRandomNumberGenerator()
+            for round in 0..<regions {
+                let pause = round % 4 == 0 ? Int.random(in: 0..<3_000, using: &generator) : Int.random(in: 0..<200, using: &generator)
+                usleep(UInt32(pause))
+                pool.run { thread in total.add(thread + 1, ordering: .relaxed) }
+            }
+            finished.signal()
+        }.start()
+        #expect(finished.wait(timeout: .now() + 60) == .success, "a region did not finish within a minute")
+        #expect(total.load(ordering: .relaxed) == regions * threads * (threads + 1) / 2)
     }
 }

@@ -130,8 +130,9 @@ struct BenchCommand: ParsableCommand {
                 let roundTrip = result.coreRoundTripNanoseconds.map {
                     String(format: "; a cache line's round trip between two threads: %.0f ns", $0)
                 } ?? ""
+                let forkJoin = result.forkJoinNanoseconds.map { String(format: "; an empty fork and join: %.0f ns", $0) } ?? ""
                 print("memory read, \(result.threads) threads, \(formatBytes(result.bufferBytes)) buffer: \(rate) GB/s "
-                      + "(median of \(repetitions))\(roundTrip)")
+                      + "(median of \(repetitions))\(roundTrip)\(forkJoin)")
             }
         }
         if json { try printJSON(results) }
