@@ -135,12 +135,15 @@ for path in sorted(glob.glob(os.path.join(work, "phoenix-*.json")), key=round_of
         weight_bytes[(test, r["threads"])] = r["weight_bytes_per_token"]
 bandwidth = {}  # (threads, buffer) -> GB/s of each round, in round order; buffer "1 GiB" or "model"
 round_trips = {}  # threads -> ns of each round (a cache line between two of the threads and back)
+fork_joins = {}  # threads -> ns of each round (the pool's empty fork and join)
 for path in sorted(glob.glob(os.path.join(work, "bandwidth-*.json")), key=round_of):
     buffer = "model" if path.endswith("-model.json") else "1 GiB"
     for r in json.load(open(path)):
         bandwidth.setdefault((r["threads"], buffer), []).append(r["gigabytes_per_second"])
         if buffer == "1 GiB" and r.get("core_round_trip_nanoseconds") is not None:
             round_trips.setdefault(r["threads"], []).append(r["core_round_trip_nanoseconds"])
+        if buffer == "1 GiB" and r.get("fork_join_nanoseconds") is not None:
+            fork_joins.setdefault(r["threads"], []).append(r["fork_join_nanoseconds"])
 
 rows = []
 print(f"{'test':>13} {'threads':>7} {'llama.cpp t/s':>14} {'Phoenix t/s':>12} {'Phoenix/llama.cpp':>18} {'per round':>10}")
@@ -180,15 +183,20 @@ if decode_rows:
     print("(Phoenix's decode weight reads against `phoenix bench --memory-bandwidth` in the same rounds, with a 1 GiB "
           "buffer and one the size of the model file)")
 # A virtual machine's cores may sit next to each other or far apart, and a decode step's forks and joins
-# cost more far apart: per round, the cache line's round trip between two threads next to the share.
+# cost more far apart: per round, the cache line's round trip between two threads and the pool's empty
+# fork and join next to the share.
 for row in decode_rows:
     trips = round_trips.get(row["threads"], [])
+    forks = fork_joins.get(row["threads"], [])
     model_shares = row["bandwidth"].get("model", {}).get("round_shares", [])
     if trips:
         print(f"{row['test']} {row['threads']} threads, per round: cache-line round trip "
-              + ", ".join(f"{t:.0f}" for t in trips) + " ns; decode share (model-size buffer) "
-              + ", ".join(f"{x:.3f}" for x in model_shares))
+              + ", ".join(f"{t:.0f}" for t in trips) + " ns"
+              + ("; empty fork and join " + ", ".join(f"{f:.0f}" for f in forks) + " ns" if forks else "")
+              + "; decode share (model-size buffer) " + ", ".join(f"{x:.3f}" for x in model_shares))
         row["core_round_trip_ns"] = trips
+        if forks:
+            row["fork_join_ns"] = forks
 
 # Per thread count and round: each format's kernel rate in cache, and the decode ceiling they allow with
 # the memory read measured in the same `--kernel-rates` run (each format at the slower of the two).
