@@ -113,7 +113,7 @@ extension Kernels {
                                   blocks: w.columns / 32 / F.unitsPerBlock, values: UnsafeRawPointer(a.evenOdd),
                                   scales: UnsafePointer(a.scales), sums: UnsafePointer(a.sums),
                                   chunkEnd: UnsafeRawPointer(w.base + rows.upperBound * w.rowBytes),
-                                  prefetchDistance: prefetchDistance, out: out + rows.lowerBound))
+                                  prefetchDistance: widePrefetchDistance, out: out + rows.lowerBound))
         int16Dots(format, w, rows.lowerBound + 2 * pairs..<rows.upperBound, a, out, stride)
     }
     #endif

@@ -36,7 +36,7 @@ extension Kernels {
                     rows: start, rowBytes: w.rowBytes, pairs: (end - first) / 2, blocks: blocks,
                     values: UnsafeRawPointer(a.evenOdd + t * a.columns), scales: UnsafePointer(a.scales + t * blocks),
                     sums: UnsafePointer(a.sums + t * blocks), chunkEnd: t == 0 ? chunkEnd : start,
-                    prefetchDistance: t == 0 ? prefetchDistance : 0, out: out + t * stride + first))
+                    prefetchDistance: t == 0 ? widePrefetchDistance : 0, out: out + t * stride + first))
             }
             first = end
         }

@@ -24,4 +24,12 @@ extension Kernels {
     /// with requests 12 KB ahead as with 4 KB (16, 24 and 32 KB: 1.30–1.33), two threads 1.03 times
     /// (32 KB: 0.98). Nine paired runs in one process.
     @usableFromInline static let prefetchDistance = 12288
+
+    /// `prefetchDistance` for the 512-bit decode kernels (`WideKernels`), which ask for each line once
+    /// (`LineRequests`) and compute faster: on the same Zen 5, tg128 ran 1.018–1.026 times as fast with
+    /// one thread and 1.008–1.027 with two (median 1.017; cores near and far apart) with requests 8 KB
+    /// ahead as with 12 KB, token by token alternating in one process; 6 KB against 8 KB, 0.983–1.007
+    /// with one thread (median 0.992) and 0.99–1.01 with two; 24 KB against 12 KB, 0.95–0.97. The
+    /// 256-bit kernels keep 12 KB: with 8 KB they ran 0.988–0.994 times as fast with one thread.
+    @usableFromInline static let widePrefetchDistance = 8192
 }

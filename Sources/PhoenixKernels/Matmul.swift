@@ -95,15 +95,18 @@ extension Kernels {
         }
     }
 
-    /// Asks for the first `prefetchDistance` bytes of `rows` (or all of them, if fewer) at once. The decode
-    /// kernels ask for each line that far before they read it, so a chunk's first bytes would otherwise
-    /// arrive only as the kernel reaches them, and a decode step starts a hundred or more chunks per
-    /// thread and token (asking for the first 4 KB, with requests 4 KB ahead: 1.02 times the decoding
-    /// speed of the default model on an Intel Xeon, paired runs in one process, eight chunks per thread).
+    /// Asks for the first bytes of `rows` (or all of them, if fewer) at once, as far as the decode kernels
+    /// that read them ask ahead (`prefetchDistance`, or `widePrefetchDistance` for one token where the
+    /// 512-bit kernels run). The kernels ask for each line that far before they read it, so a chunk's
+    /// first bytes would otherwise arrive only as the kernel reaches them, and a decode step starts a
+    /// hundred or more chunks per thread and token (asking for the first 4 KB, with requests 4 KB ahead:
+    /// 1.02 times the decoding speed of the default model on an Intel Xeon, paired runs in one process,
+    /// eight chunks per thread).
     @inline(__always)
-    static func prefetchStart(_ w: WeightMatrix, _ rows: Range<Int>) {
+    static func prefetchStart(_ w: WeightMatrix, _ rows: Range<Int>, tokens: Int) {
         let start = w.base + rows.lowerBound * w.rowBytes
-        for offset in Swift.stride(from: 0, to: min(prefetchDistance, rows.count * w.rowBytes), by: 64) { prefetch(start + offset) }
+        let distance = tokens == 1 && useWideKernels ? widePrefetchDistance : prefetchDistance
+        for offset in Swift.stride(from: 0, to: min(distance, rows.count * w.rowBytes), by: 64) { prefetch(start + offset) }
     }
 
     /// A decode matmul's rows go out in one share per thread (`ThreadPool.forEachShare`), each a
@@ -226,7 +229,7 @@ struct MatrixDecode: ChunkedTask {
     let stride: Int
 
     func run(thread: Int, range rows: Range<Int>) {
-        Kernels.prefetchStart(w, rows)
+        Kernels.prefetchStart(w, rows, tokens: activations.tokens)
         Kernels.int16Dots(w, rows: rows, activations, into: out, outStride: stride)
     }
 }
@@ -238,7 +241,7 @@ struct GroupDecode: ChunkedTask {
     let activations: Kernels.Int16Activations
 
     func run(thread: Int, range rows: Range<Int>) {
-        forEachPart(rows) { w, _, local in Kernels.prefetchStart(w, local) }
+        forEachPart(rows) { w, _, local in Kernels.prefetchStart(w, local, tokens: activations.tokens) }
         forEachPart(rows) { w, out, local in Kernels.int16Dots(w, rows: local, activations, into: out, outStride: w.rows) }
     }
 
