@@ -28,8 +28,9 @@ extension Kernels {
     /// `prefetchDistance` for the 512-bit decode kernels (`WideKernels`), which ask for each line once
     /// (`LineRequests`) and compute faster: on the same Zen 5, tg128 ran 1.018–1.026 times as fast with
     /// one thread and 1.008–1.027 with two (median 1.017; cores near and far apart) with requests 8 KB
-    /// ahead as with 12 KB, token by token alternating in one process; 6 KB against 8 KB, 0.983–1.007
-    /// with one thread (median 0.992) and 0.99–1.01 with two; 24 KB against 12 KB, 0.95–0.97. The
-    /// 256-bit kernels keep 12 KB: with 8 KB they ran 0.988–0.994 times as fast with one thread.
+    /// ahead as with 12 KB, token by token alternating in one process; against 8 KB, 6 KB ran
+    /// 0.983–1.007 times as fast with one thread (median 0.992) and 0.99–1.01 with two, 10 KB 0.989–0.997
+    /// and 0.978–0.994; 24 KB against 12 KB, 0.95–0.97. The 256-bit kernels keep 12 KB: against it, 8 KB
+    /// ran 0.988–0.994 times as fast with one thread, 16 KB 0.985–0.989 with one and 0.975–0.995 with two.
     @usableFromInline static let widePrefetchDistance = 8192
 }
