@@ -16,8 +16,11 @@
 # rates and memory allow together, as a share of memory's: the most the decode share can be. With two
 # threads or more it prints, per round, a cache line's round trip between two threads beside the decode
 # share: a virtual machine's cores may sit next to each other or far apart, and far apart both the
-# memory read and what each of a decode step's forks and joins costs go up. --no-bandwidth skips all of
-# this.
+# memory read and what each of a decode step's forks and joins costs go up. The host can move them
+# between a round's decoding and its memory read, which pairs rates of two different machines; so each
+# round also reads memory right before Phoenix's run (a 256 MiB buffer), and a last line per thread
+# count gives the decode share over the rounds whose reads before and after agree (within 15%, and the
+# round trips within a factor of 2). --no-bandwidth skips all of this.
 #
 #   Scripts/compare-llamacpp.sh                         # pp512 and tg128, 2 threads, 3 rounds of 2 repetitions
 #   Scripts/compare-llamacpp.sh --threads 1,2 --rounds 3 --reps 2 -p 512 -n 128 [-d DEPTH] [--model PATH] [--json FILE] [--no-bandwidth] [--avx2]
@@ -97,6 +100,9 @@ for round in $(seq 1 "$rounds"); do
         "$llama_bench" -m "$model" -p "$prompt" -n "$gen" -d "$depth" -t "$t" -r "$reps" "${llama_flags[@]}" -o json \
             > "$work/llama-$round-$t.json" 2> "$work/llama-$round-$t.log" \
             || { cat "$work/llama-$round-$t.log" >&2; exit 1; }
+        if [[ "$bandwidth" == 1 && "$gen" -gt 0 ]]; then
+            "$phoenix" bench --memory-bandwidth -t "$t" -r 3 --buffer-mib 256 --json > "$work/before-$round-$t.json"
+        fi
         echo "round $round/$rounds, $t threads: phoenix bench" >&2
         "$phoenix" bench --model "$model" -p "$prompt" -n "$gen" -d "$depth" -t "$t" -r "$reps" --json \
             > "$work/phoenix-$round-$t.json"
@@ -197,6 +203,31 @@ for row in decode_rows:
         row["core_round_trip_ns"] = trips
         if forks:
             row["fork_join_ns"] = forks
+
+# The rounds whose memory reads right before Phoenix's run and right after it agree: the machine stayed
+# as it was while Phoenix decoded, so its share pairs rates of one machine.
+before = {}  # threads -> [(GB/s, round trip ns or None)], in round order
+for path in sorted(glob.glob(os.path.join(work, "before-*.json")), key=round_of):
+    for r in json.load(open(path)):
+        before.setdefault(r["threads"], []).append((r["gigabytes_per_second"], r.get("core_round_trip_nanoseconds")))
+for row in decode_rows:
+    after = bandwidth.get((row["threads"], "1 GiB"), [])
+    trips = round_trips.get(row["threads"], [None] * len(after))
+    model_shares = row["bandwidth"].get("model", {}).get("round_shares", [])
+    steady = []
+    for i, ((read_before, trip_before), read_after) in enumerate(zip(before.get(row["threads"], []), after)):
+        trip_after = trips[i] if i < len(trips) else None
+        reads_agree = read_before > 0 and 0.85 <= read_after / read_before <= 1 / 0.85
+        trips_agree = trip_before is None or trip_after is None or 0.5 <= trip_after / trip_before <= 2
+        if reads_agree and trips_agree and i < len(model_shares):
+            steady.append(i)
+    shares = [model_shares[i] for i in steady]
+    print(f"{row['test']} {row['threads']} threads, rounds whose reads before and after Phoenix's run agree: "
+          + (", ".join(str(i + 1) for i in steady) or "none")
+          + (f"; their decode shares (model-size buffer) " + ", ".join(f"{x:.3f}" for x in shares)
+             + f", median {statistics.median(shares):.3f}" if shares else ""))
+    row["steady_rounds"] = [i + 1 for i in steady]
+    row["steady_round_shares"] = shares
 
 # Per thread count and round: each format's kernel rate in cache, and the decode ceiling they allow with
 # the memory read measured in the same `--kernel-rates` run (each format at the slower of the two).
