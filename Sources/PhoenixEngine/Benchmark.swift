@@ -298,9 +298,10 @@ public enum MemoryBandwidth {
     /// and is timed over the round trips it made.
     public static func coreRoundTrip(pool: ThreadPool, rounds: Int = 2_000) -> Double? {
         guard pool.threadCount >= 2 else { return nil }
-        let flag = Atomic<Int>(0), timed = Mutex<[Double]>([])
-        for run in 0..<6 {
+        let flag = Atomic<Int>(0)
+        return medianOfTimedRuns {
             flag.store(0, ordering: .sequentiallyConsistent)
+            let perRoundTrip = Mutex<Double>(0)
             pool.run { thread in
                 if thread == 0 {
                     let start = DispatchTime.now().uptimeNanoseconds, deadline = start + 50_000_000
@@ -313,7 +314,7 @@ public enum MemoryBandwidth {
                     }
                     flag.store(-1, ordering: .releasing)  // the other thread stops
                     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start)
-                    if run > 0 { timed.withLock { $0.append(elapsed / Double(done)) } }
+                    perRoundTrip.withLock { $0 = elapsed / Double(done) }
                 } else if thread == 1 {
                     var expected = 1
                     while true {
@@ -326,9 +327,8 @@ public enum MemoryBandwidth {
                     }
                 }
             }
+            return perRoundTrip.withLock { $0 }
         }
-        let sorted = timed.withLock { $0 }.sorted()
-        return sorted[sorted.count / 2]
     }
 
     /// The median of five timed runs of `regions` empty regions of the pool (after one untimed run), in
@@ -337,8 +337,7 @@ public enum MemoryBandwidth {
     public static func forkJoin(pool: ThreadPool, regions: Int = 2_000) -> Double? {
         guard pool.threadCount >= 2 else { return nil }
         struct Nothing: ParallelTask { func run(thread: Int) {} }
-        var timed: [Double] = []
-        for run in 0..<6 {
+        return medianOfTimedRuns {
             let start = DispatchTime.now().uptimeNanoseconds, deadline = start + 50_000_000
             var done = 0
             while done < regions {
@@ -346,9 +345,14 @@ public enum MemoryBandwidth {
                 done += 1
                 if done % 64 == 0 && DispatchTime.now().uptimeNanoseconds > deadline { break }
             }
-            if run > 0 { timed.append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(done)) }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(done)
         }
-        return timed.sorted()[timed.count / 2]
+    }
+
+    /// `timedRun` six times; the median of the last five (the first warms the threads and caches up).
+    private static func medianOfTimedRuns(_ timedRun: () -> Double) -> Double {
+        let times = (0..<6).map { _ in timedRun() }.dropFirst().sorted()
+        return times[times.count / 2]
     }
 
     /// Reads a `bufferBytes` buffer (filled first, so its pages exist) `repetitions` times, split into

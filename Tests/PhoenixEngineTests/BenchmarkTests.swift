@@ -101,15 +101,17 @@ struct BenchmarkTests {
     }
 }
 
-/// The cache-line round trip `phoenix bench --memory-bandwidth` reports beside the read rate.
+/// The cache-line round trip and the empty fork and join `phoenix bench --memory-bandwidth` reports
+/// beside the read rate.
 @Suite struct CoreRoundTripTests {
     @Test func oneThreadHasNone() {
         #expect(MemoryBandwidth.coreRoundTrip(pool: ThreadPool(threadCount: 1)) == nil)
+        #expect(MemoryBandwidth.forkJoin(pool: ThreadPool(threadCount: 1)) == nil)
     }
 
-    /// With two threads, a time per round trip; with more threads than this machine's cores (each
-    /// hand-over then waits for the scheduler) it still ends, cut short by its 50 ms limits, and the pool
-    /// goes on working.
+    /// With two threads, a time per round trip and per region; with more threads than this machine's
+    /// cores (each hand-over then waits for the scheduler) both still end, cut short by their 50 ms
+    /// limits, and the pool goes on working.
     @Test(arguments: [2, 2 * ThreadPool.availableCores + 1])
     func measuresAndEnds(threads: Int) throws {
         let pool = ThreadPool(threadCount: threads)
@@ -117,6 +119,10 @@ struct BenchmarkTests {
         let nanoseconds = try #require(MemoryBandwidth.coreRoundTrip(pool: pool))
         #expect(nanoseconds > 0 && nanoseconds.isFinite)
         #expect(clock.now - start < .seconds(5), "six runs of at most 50 ms each, and the hand-overs")
+        let forkStart = clock.now
+        let forkJoin = try #require(MemoryBandwidth.forkJoin(pool: pool))
+        #expect(forkJoin > 0 && forkJoin.isFinite)
+        #expect(clock.now - forkStart < .seconds(5), "six runs of at most 50 ms each, and the last region")
         let visited = Atomic<Int>(0)
         pool.parallelFor(100) { range in visited.add(range.count, ordering: .relaxed) }  // the pool still runs regions
         #expect(visited.load(ordering: .relaxed) == 100)

@@ -18,7 +18,8 @@ struct BenchCommand: ParsableCommand {
             "commit" is $PHOENIX_COMMIT if set, else `git rev-parse --short HEAD` in the executable's \
             folder, else "unknown". --memory-bandwidth measures the memory read rate instead \
             and, with two threads or more, how long a cache line takes from one thread to another and \
-            back (the cores of a virtual machine may be far apart, which slows decoding's handovers). \
+            back (the cores of a virtual machine may be far apart, which slows decoding's handovers) and \
+            how long the thread pool takes to fork and join a region with nothing to do. \
             --kernel-rates times each weight format's decode product on a matrix of the model small \
             enough for the caches, measures the memory read rate with a buffer the size of the model \
             file, and prints the decode weight rate those allow: each format at the smaller of its \
