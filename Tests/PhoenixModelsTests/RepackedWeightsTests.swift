@@ -4,7 +4,10 @@ import PhoenixKernels
 import PhoenixQuant
 import Testing
 
-@Suite struct RepackedWeightsTests {
+/// Serialized: each case switches `RepackedWeights.isEnabled`, one global, off and on again, so cases
+/// running side by side would see each other's setting. Other suites never switch it, and a model they
+/// load while it is off only reads its layers from the file, with the same bits.
+@Suite(.serialized) struct RepackedWeightsTests {
     /// A model whose layers are Q5_0 holds them itself where the 512-bit kernels run, Q5_0 in the
     /// row-pair layout, and gives the logits of the same model reading them from the file, bit for bit,
     /// for prompts and for decoding.
